@@ -1,0 +1,1 @@
+"""Forecasting of PV, wind and load, with backtests against honest references."""

@@ -1,0 +1,1 @@
+"""Park server: ingest, storage, rollups, API, console, carbon accounting, reports, scheduler."""

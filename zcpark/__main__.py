@@ -1,0 +1,3 @@
+from zcpark.cli import main
+
+raise SystemExit(main())
