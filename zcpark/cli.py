@@ -24,6 +24,7 @@ Handler = Callable[[argparse.Namespace], int]
 #: subcommand -> "module:function" that runs it; filled in as each part of zcpark lands.
 COMMANDS: dict[str, str] = {
     "check": "zcpark.check:run",
+    "dispatch solve": "dispatch.cli:run_solve",
 }
 
 NOT_BUILT = "not built yet in this version of zcpark"
