@@ -34,7 +34,7 @@ from dispatch.solve import THROUGHPUT_PENALTY, solve  # noqa: E402
 
 
 def synthetic(n_t: int, n_assets: int, seed: int = 7) -> Scenario:
-    """A park of ``n_assets`` assets: a third renewables, the rest storage, flexible and base loads."""
+    """A park of ``n_assets`` assets: renewables, storage, flexible and base loads."""
     rng = np.random.default_rng(seed)
     t = np.arange(n_t)
     hour = (t * 0.25) % 24
