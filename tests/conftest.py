@@ -164,3 +164,30 @@ def pg() -> Iterator[PgDatabase]:
     finally:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         conn.close()
+
+
+@pytest.fixture
+def pg_fresh(pg: PgDatabase) -> Iterator[PgDatabase]:
+    """A schema of this test's own in the test PostgreSQL, dropped afterwards."""
+    import psycopg
+
+    schema = f"zcpark_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg.conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    base = pg.url.split("?")[0]
+    try:
+        yield PgDatabase(
+            url=f"{base}?options=-csearch_path%3D{schema}", schema=schema, conninfo=pg.conninfo
+        )
+    finally:
+        with psycopg.connect(pg.conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on SQLite (a file of its own) and on PostgreSQL (a schema of its own)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'zcpark.db'}"
+    fresh: PgDatabase = request.getfixturevalue("pg_fresh")
+    return fresh.url

@@ -25,6 +25,11 @@ Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, str] = {
     "check": "zcpark.check:run",
     "dispatch solve": "dispatch.cli:run_solve",
+    "server": "park_server.cli:run_server",
+    "db upgrade": "park_server.cli:run_db",
+    "parks sync": "park_server.cli:run_parks_sync",
+    "users add": "park_server.cli:run_users_add",
+    "gateways add": "park_server.cli:run_gateways_add",
 }
 
 NOT_BUILT = "not built yet in this version of zcpark"

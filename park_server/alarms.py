@@ -1,0 +1,148 @@
+"""Alarms and events: gateway offline, meter stale, data gap, buffer drops.
+
+An alarm opens an event (one per kind and subject while it lasts) and closes it when the condition
+clears, so the console shows both what is wrong now and what was wrong when.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from park_server.models import EventRow, GatewayRow, MeterRow
+from park_server.timeutil import QUARTER_MS, format_ts, now_ms
+
+GATEWAY_OFFLINE_S = 120
+METER_STALE_S = 300
+GAP_LOOKBACK_MS = 6 * 3600 * 1000
+
+
+def _open(session: Session, park: str, kind: str, subject: str) -> EventRow | None:
+    return session.exec(
+        select(EventRow).where(
+            EventRow.park_id == park,
+            EventRow.kind == kind,
+            EventRow.subject == subject,
+            EventRow.closed_ms is None,
+        )
+    ).first()
+
+
+def _set(
+    session: Session,
+    park: str,
+    kind: str,
+    subject: str,
+    active: bool,
+    message: str,
+    now: int,
+    severity: str = "warning",
+) -> None:
+    current = _open(session, park, kind, subject)
+    if active and current is None:
+        session.add(
+            EventRow(
+                park_id=park,
+                kind=kind,
+                subject=subject,
+                severity=severity,
+                message=message,
+                opened_ms=now,
+            )
+        )
+    elif not active and current is not None:
+        current.closed_ms = now
+        session.add(current)
+
+
+def evaluate(session: Session, now: int | None = None) -> None:
+    now = now if now is not None else now_ms()
+    for g in session.exec(select(GatewayRow)).all():
+        seen = max(g.last_status_ms or 0, g.last_seen_ms or 0)
+        silent = now - seen > GATEWAY_OFFLINE_S * 1000 if seen else True
+        offline = silent or not g.online
+        since = format_ts(seen) if seen else "never"
+        _set(
+            session,
+            g.park_id,
+            "gateway_offline",
+            g.id,
+            offline,
+            f"gateway {g.id} offline (last heard {since})",
+            now,
+            "critical",
+        )
+        status = json.loads(g.status_json or "{}")
+        reported = int(status.get("dropped_samples") or 0)
+        last = session.exec(
+            select(EventRow)
+            .where(
+                EventRow.park_id == g.park_id,
+                EventRow.kind == "buffer_drops",
+                EventRow.subject == g.id,
+            )
+            .order_by(EventRow.opened_ms.desc())  # type: ignore[attr-defined]
+        ).first()
+        known = int(last.message.split(" ")[-2]) if last and last.message.endswith("samples") else 0
+        if reported > known:
+            session.add(
+                EventRow(
+                    park_id=g.park_id,
+                    kind="buffer_drops",
+                    subject=g.id,
+                    severity="critical",
+                    message=f"gateway {g.id} buffer full: dropped {reported} samples",
+                    opened_ms=now,
+                    closed_ms=now,
+                )
+            )
+    conn = session.connection()
+    latest = conn.execute(
+        text("SELECT park_id, meter_id, MAX(ts_ms) FROM measurement GROUP BY park_id, meter_id")
+    ).all()
+    last_by_meter = {(p, m): int(t) for p, m, t in latest}
+    for m in session.exec(select(MeterRow)).all():
+        last_ts = last_by_meter.get((m.park_id, m.id))
+        if last_ts is None:
+            continue  # never reported: not stale, just not connected yet
+        _set(
+            session,
+            m.park_id,
+            "meter_stale",
+            m.id,
+            now - last_ts > METER_STALE_S * 1000,
+            f"meter {m.id} has sent nothing since {format_ts(last_ts)}",
+            now,
+        )
+        gaps = conn.execute(
+            text(
+                "SELECT COUNT(DISTINCT (ts_ms / :q)) FROM measurement WHERE park_id = :p AND "
+                "meter_id = :m AND ts_ms >= :s AND ts_ms < :e"
+            ),
+            {
+                "q": QUARTER_MS,
+                "p": m.park_id,
+                "m": m.id,
+                "s": now - GAP_LOOKBACK_MS,
+                "e": now - now % QUARTER_MS,
+            },
+        ).scalar_one()
+        first = conn.execute(
+            text("SELECT MIN(ts_ms) FROM measurement WHERE park_id = :p AND meter_id = :m"),
+            {"p": m.park_id, "m": m.id},
+        ).scalar_one()
+        start = max(now - GAP_LOOKBACK_MS, int(first))
+        expected = max(0, (now - now % QUARTER_MS - (start - start % QUARTER_MS)) // QUARTER_MS)
+        missing = expected - int(gaps or 0)
+        _set(
+            session,
+            m.park_id,
+            "data_gap",
+            m.id,
+            missing > 0,
+            f"meter {m.id}: {missing} of the last {expected} quarter-hours have no data",
+            now,
+        )
+    session.commit()

@@ -1,0 +1,104 @@
+"""The FastAPI application: routes, lifespan (MQTT link and scheduler), error shape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from park_server import alarms
+from park_server.api import auth, ingest, parks
+from park_server.db import make_engine
+from park_server.mqtt_link import MqttLink
+from park_server.rollups import refresh_rollups
+from park_server.scheduler import Jobs
+from park_server.settings import Settings, get_settings
+from park_server.state import ServerState
+
+log = logging.getLogger("zcpark.server")
+
+
+def rollup_job(state: ServerState) -> None:
+    with Session(state.engine) as session:
+        conn = session.connection()
+        tz: dict[str, str] = {
+            str(r[0]): str(r[1]) for r in conn.execute(text("SELECT id, timezone FROM park")).all()
+        }
+        while refresh_rollups(conn, timezones=tz) > 0:
+            session.commit()
+            conn = session.connection()
+        session.commit()
+
+
+def alarm_job(state: ServerState) -> None:
+    with Session(state.engine) as session:
+        alarms.evaluate(session)
+
+
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, background: bool = True
+) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    state = ServerState(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        link = jobs = None
+        if background and settings.mqtt_url:
+            link = MqttLink(state, settings.mqtt_url)
+            link.start()
+            app.state.mqtt = link
+        if background and settings.run_scheduler:
+            jobs = Jobs(state)
+            jobs.add("rollups", rollup_job, seconds=30)
+            jobs.add("alarms", alarm_job, seconds=30)
+            for hook in app.state.job_hooks:
+                hook(jobs)
+            jobs.start()
+            app.state.jobs = jobs
+        try:
+            yield
+        finally:
+            if jobs is not None:
+                jobs.stop()
+            if link is not None:
+                link.stop()
+
+    app = FastAPI(
+        title="zcpark park server", version="0.1.0", lifespan=lifespan, openapi_url="/openapi.json"
+    )
+    app.state.zcpark = state
+    app.state.mqtt = None
+    app.state.jobs = None
+    app.state.job_hooks = []
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(auth.router)
+    api.include_router(ingest.router)
+    api.include_router(parks.router)
+
+    @api.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        db_ok = True
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            db_ok = False
+        link: MqttLink | None = app.state.mqtt
+        return {
+            "status": "ok" if db_ok else "degraded",
+            "database": "ok" if db_ok else "unreachable",
+            "mqtt": None
+            if link is None
+            else ("connected" if link.connected.is_set() else "connecting"),
+            "ingest": state.counters.as_dict(),
+        }
+
+    app.include_router(api)
+    return app

@@ -1,0 +1,87 @@
+"""Server-side commands: server, db upgrade, parks sync, users add, gateways add."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from park_server import crud
+from park_server.db import make_engine
+from park_server.migrate import upgrade
+from park_server.models import ParkRow
+from park_server.settings import get_settings
+from zcpark.cli import UsageError
+
+
+def _engine() -> Engine:
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    upgrade(settings.database_url)  # every command works on the newest schema
+    return engine
+
+
+def run_server(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from park_server.app import create_app
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = get_settings()
+    upgrade(settings.database_url)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def run_db(args: argparse.Namespace) -> int:
+    from park_server.migrate import run
+
+    return run(args)
+
+
+def run_parks_sync(args: argparse.Namespace) -> int:
+    engine = _engine()
+    with Session(engine) as session:
+        parks = crud.sync_park_files(session, paths=[Path(p) for p in args.files])
+    for park in parks:
+        print(f"park {park.id}: {len(park.assets)} assets, {len(park.meters)} meters synced")
+    return 0
+
+
+def run_users_add(args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        raise UsageError("password (standard input): at least 8 characters")
+    if args.role != "admin" and not args.parks:
+        raise UsageError(f"--park: a {args.role} needs at least one park")
+    engine = _engine()
+    with Session(engine) as session:
+        for p in args.parks:
+            if session.get(ParkRow, p) is None:
+                raise UsageError(f"--park: no park {p!r} in the database (run zcpark parks sync)")
+        try:
+            crud.create_user(
+                session, name=args.name, role=args.role, parks=args.parks, password=password
+            )
+        except ValueError as exc:
+            raise UsageError(f"NAME: {exc}") from None
+    print(f"user {args.name} ({args.role}) added", file=sys.stderr)
+    return 0
+
+
+def run_gateways_add(args: argparse.Namespace) -> int:
+    engine = _engine()
+    with Session(engine) as session:
+        if session.get(ParkRow, args.park) is None:
+            raise UsageError(
+                f"--park: no park {args.park!r} in the database (run zcpark parks sync)"
+            )
+        key = crud.create_gateway(session, park_id=args.park, gateway_id=args.gateway)
+    print(key)
+    return 0

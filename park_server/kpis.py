@@ -1,0 +1,105 @@
+"""Park KPIs for a local day, month or year, from the 15-minute rollups of active power.
+
+Energy by meter role (DESIGN.md §2 signs): generation (pv, wind), grid import (+) and export (−),
+storage discharge (+) and charge (−), consumption (load and flexible-load meters; where a park has
+none, the balance). ``green_share`` is §8's definition, 1 − import / consumption;
+``green_share_volumetric`` = on-site renewables used / consumption (DOMAIN.md: say which is which).
+CO2 of imports uses the park's grid factor (config/factors).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, text
+
+from config import Park, load_factors
+
+
+def period_bounds(period: str, day: date, tz: str) -> tuple[int, int, str]:
+    zone = ZoneInfo(tz)
+    if period == "day":
+        start = datetime(day.year, day.month, day.day, tzinfo=zone)
+        end = datetime.fromordinal(day.toordinal() + 1).replace(tzinfo=zone)
+        label = day.isoformat()
+    elif period == "month":
+        start = datetime(day.year, day.month, 1, tzinfo=zone)
+        nxt = (day.year + (day.month == 12), day.month % 12 + 1)
+        end = datetime(nxt[0], nxt[1], 1, tzinfo=zone)
+        label = f"{day.year:04d}-{day.month:02d}"
+    elif period == "year":
+        start = datetime(day.year, 1, 1, tzinfo=zone)
+        end = datetime(day.year + 1, 1, 1, tzinfo=zone)
+        label = f"{day.year:04d}"
+    else:
+        raise ValueError(f"period {period!r} is not day, month or year")
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000), label
+
+
+def park_kpis(conn: Connection, park: Park, period: str, day: date) -> dict[str, Any]:
+    start, end, label = period_bounds(period, day, park.timezone)
+    rows = conn.execute(
+        text(
+            "SELECT m.role, r.value, r.count FROM rollup r JOIN meter m ON "
+            "m.park_id = r.park_id AND m.id = r.meter_id WHERE r.park_id = :p AND "
+            "r.quantity = 'active_power_kw' AND r.resolution = '15min' AND r.ts_ms >= :s "
+            "AND r.ts_ms < :e"
+        ),
+        {"p": park.id, "s": start, "e": end},
+    ).all()
+    e: dict[str, float] = {
+        k: 0.0 for k in ("pv", "wind", "import", "export", "discharge", "charge", "consumption")
+    }
+    intervals = 0
+    for role, mean, count in rows:
+        if not count:
+            continue
+        kwh = float(mean) * 0.25
+        if role in ("pv", "wind"):
+            e[role] += max(kwh, 0.0)
+        elif role == "grid":
+            intervals += 1
+            e["import" if kwh > 0 else "export"] += abs(kwh)
+        elif role == "storage":
+            e["discharge" if kwh > 0 else "charge"] += abs(kwh)
+        elif role in ("load", "flexible_load"):
+            e["consumption"] += max(kwh, 0.0)
+    has_load_meters = any(park.meter_role(m) in ("load", "flexible_load") for m in park.meters)
+    if not has_load_meters:
+        e["consumption"] = (
+            e["pv"] + e["wind"] + e["import"] - e["export"] + e["discharge"] - e["charge"]
+        )
+    consumption = e["consumption"]
+    factors = load_factors()
+    ef = park.emission_factor
+    factor = factors.grid_factor(ef.region, ef.year)
+    renewables = e["pv"] + e["wind"]
+    return {
+        "park": park.id,
+        "period": period,
+        "label": label,
+        "energy_kwh": {
+            "pv": e["pv"],
+            "wind": e["wind"],
+            "grid_import": e["import"],
+            "grid_export": e["export"],
+            "storage_discharge": e["discharge"],
+            "storage_charge": e["charge"],
+        },
+        "consumption_kwh": consumption,
+        "green_share": 1 - e["import"] / consumption if consumption > 0 else None,
+        "green_share_volumetric": (
+            min(1.0, (renewables - e["export"]) / consumption) if consumption > 0 else None
+        ),
+        "co2_t": e["import"] * factor.value / 1000.0,
+        "grid_factor": {
+            "region": ef.region,
+            "year": ef.year,
+            "t_per_mwh": factor.value,
+            "source": factor.source,
+            "confidence": factor.confidence,
+        },
+        "grid_intervals_with_data": intervals,
+    }

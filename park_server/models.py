@@ -1,0 +1,181 @@
+"""Database tables (SQLModel). Schema changes go through Alembic (park_server/migrations).
+
+Time stamps are epoch milliseconds (UTC) in BIGINT columns: the same on SQLite and PostgreSQL,
+compact, and cheap to compare and bucket. Routes never return these objects; see schemas.py.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, SmallInteger, Text
+from sqlmodel import Field, SQLModel
+
+QUALITY_CODES = {"good": 0, "uncertain": 1, "bad": 2}
+QUALITY_NAMES = {v: k for k, v in QUALITY_CODES.items()}
+
+
+class ParkRow(SQLModel, table=True):
+    __tablename__ = "park"
+    id: str = Field(primary_key=True, max_length=63)
+    name: str
+    name_zh: str = ""
+    timezone: str = "Asia/Shanghai"
+    config_json: str = Field(sa_column=Column(Text, nullable=False))
+    updated_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class EnterpriseRow(SQLModel, table=True):
+    __tablename__ = "enterprise"
+    park_id: str = Field(primary_key=True, foreign_key="park.id", max_length=63)
+    id: str = Field(primary_key=True, max_length=63)
+    name: str
+    industry: str = ""
+
+
+class AssetRow(SQLModel, table=True):
+    __tablename__ = "asset"
+    park_id: str = Field(primary_key=True, foreign_key="park.id", max_length=63)
+    id: str = Field(primary_key=True, max_length=63)
+    kind: str = Field(max_length=32)
+    name: str = ""
+    params_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class MeterRow(SQLModel, table=True):
+    __tablename__ = "meter"
+    park_id: str = Field(primary_key=True, foreign_key="park.id", max_length=63)
+    id: str = Field(primary_key=True, max_length=63)
+    asset_id: str = Field(max_length=63)
+    role: str = Field(max_length=32)  # grid | pv | wind | storage | load | flexible_load | weather
+    profile: str
+    sign: int = 1
+    enterprise_id: str | None = Field(default=None, max_length=63)
+    quantities_json: str = Field(sa_column=Column(Text, nullable=False))
+    description: str = ""
+
+
+class GatewayRow(SQLModel, table=True):
+    __tablename__ = "gateway"
+    park_id: str = Field(primary_key=True, foreign_key="park.id", max_length=63)
+    id: str = Field(primary_key=True, max_length=63)
+    key_id: str = Field(unique=True, index=True, max_length=32)
+    key_hash: str = Field(max_length=128)
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_seen_ms: int | None = Field(default=None, sa_column=Column(BigInteger))
+    last_status_ms: int | None = Field(default=None, sa_column=Column(BigInteger))
+    online: bool = False
+    status_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    last_batch: int | None = Field(default=None, sa_column=Column(BigInteger))
+    dropped_samples: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    rejected_samples: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class Measurement(SQLModel, table=True):
+    __tablename__ = "measurement"
+    park_id: str = Field(primary_key=True, max_length=63)
+    meter_id: str = Field(primary_key=True, max_length=63)
+    quantity: str = Field(primary_key=True, max_length=32)
+    ts_ms: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    value: float
+    quality: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False))
+    received_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Rollup(SQLModel, table=True):
+    """Per meter, quantity and interval: mean/min/max of power-like values, energy of counters."""
+
+    __tablename__ = "rollup"
+    park_id: str = Field(primary_key=True, max_length=63)
+    meter_id: str = Field(primary_key=True, max_length=63)
+    quantity: str = Field(primary_key=True, max_length=32)
+    resolution: str = Field(primary_key=True, max_length=8)  # 15min | 1h | 1d
+    ts_ms: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    value: float  # interval mean, or for counters the energy in the interval
+    min: float | None = None
+    max: float | None = None
+    count: int = 0
+    energy_kwh: float | None = None  # for active_power_kw: mean × hours of the interval
+
+
+class RollupDirty(SQLModel, table=True):
+    """Buckets (15 min) whose rollups must be recomputed because raw rows arrived for them."""
+
+    __tablename__ = "rollup_dirty"
+    park_id: str = Field(primary_key=True, max_length=63)
+    meter_id: str = Field(primary_key=True, max_length=63)
+    quantity: str = Field(primary_key=True, max_length=32)
+    bucket_ms: int = Field(sa_column=Column(BigInteger, primary_key=True))
+
+
+class ForecastRow(SQLModel, table=True):
+    __tablename__ = "forecast"
+    __table_args__ = (Index("ix_forecast_park_target_issued", "park_id", "target", "issued_ms"),)
+    id: int | None = Field(default=None, primary_key=True)
+    park_id: str = Field(max_length=63)
+    target: str = Field(max_length=16)
+    issued_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    model: str = ""
+    meta_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    values_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class PlanRow(SQLModel, table=True):
+    __tablename__ = "dispatch_plan"
+    __table_args__ = (Index("ix_plan_park_created", "park_id", "created_ms"),)
+    id: int | None = Field(default=None, primary_key=True)
+    park_id: str = Field(max_length=63)
+    kind: str = Field(max_length=16)  # day_ahead | rolling
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    start_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    end_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    plan_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ReportRow(SQLModel, table=True):
+    __tablename__ = "report"
+    id: int | None = Field(default=None, primary_key=True)
+    park_id: str = Field(max_length=63)
+    month: str = Field(max_length=7)
+    format: str = Field(max_length=8)
+    lang: str = Field(default="zh", max_length=4)
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "app_user"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=64)
+    role: str = Field(max_length=16)  # admin | manager | viewer
+    parks_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    password_hash: str
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_park_open", "park_id", "closed_ms"),)
+    id: int | None = Field(default=None, primary_key=True)
+    park_id: str = Field(max_length=63)
+    kind: str = Field(
+        max_length=32
+    )  # gateway_offline | meter_stale | data_gap | buffer_drops | ...
+    subject: str = Field(max_length=63)
+    severity: str = Field(default="warning", max_length=16)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    opened_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    closed_ms: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class RejectedSample(SQLModel, table=True):
+    """A sample refused at ingest, kept with its reason so that nothing is dropped silently."""
+
+    __tablename__ = "rejected_sample"
+    __table_args__ = (Index("ix_rejected_park_received", "park_id", "received_ms"),)
+    id: int | None = Field(default=None, primary_key=True)
+    park_id: str = Field(max_length=63)
+    gateway_id: str = Field(max_length=63)
+    batch: int | None = Field(default=None, sa_column=Column(BigInteger))
+    index: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    sample_json: str = Field(sa_column=Column(Text, nullable=False))
+    received_ms: int = Field(sa_column=Column(BigInteger, nullable=False))

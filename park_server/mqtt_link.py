@@ -1,0 +1,193 @@
+"""The server's MQTT side (DESIGN.md §5): telemetry in, acks and setpoints out, gateway status.
+
+Telemetry arrives on the shared subscription ``$share/zcpark/zcpark/v1/+/+/telemetry``, so several
+server instances split the load. A worker thread ingests each batch in its own transaction and
+publishes ``{"batch": n}`` on ``.../ack`` only after the commit. Status messages (retained, so not
+on a shared subscription, which gets no retained messages) update the gateway's row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import text
+from sqlmodel import Session
+
+from park_server.ingest import BatchError, ingest_batch
+from park_server.models import GatewayRow
+from park_server.state import ServerState
+from park_server.timeutil import now_ms
+
+log = logging.getLogger("zcpark.mqtt")
+
+TELEMETRY = "$share/zcpark/zcpark/v1/+/+/telemetry"
+STATUS = "zcpark/v1/+/+/status"
+
+
+def topic(park: str, gateway: str, leaf: str) -> str:
+    return f"zcpark/v1/{park}/{gateway}/{leaf}"
+
+
+def make_client(url: str, client_id: str) -> mqtt.Client:
+    parts = urlsplit(url)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if parts.username:
+        client.username_pw_set(parts.username, parts.password)
+    if parts.scheme == "mqtts":
+        client.tls_set()
+    return client
+
+
+class MqttLink:
+    def __init__(self, state: ServerState, url: str) -> None:
+        self.state = state
+        self.url = url
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 1883
+        self.client = make_client(url, f"zcpark-server-{uuid.uuid4().hex[:8]}")
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.inbox: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=10_000)
+        self.connected = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="zcpark-ingest", daemon=True)
+
+    def start(self) -> None:
+        self._worker.start()
+        self.client.reconnect_delay_set(1, 30)
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+        self.inbox.put(None)
+        self._worker.join(timeout=10)
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        return self.connected.wait(timeout)
+
+    def publish(
+        self, park: str, gateway: str, leaf: str, payload: dict[str, Any], retain: bool = False
+    ) -> None:
+        self.client.publish(topic(park, gateway, leaf), json.dumps(payload), qos=1, retain=retain)
+
+    # callbacks run on paho's network thread: hand over and return at once
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("MQTT broker %s refused the connection: %s", self.url, reason)
+            return
+        client.subscribe([(TELEMETRY, 1), (STATUS, 1)])
+        self.connected.set()
+        log.info("connected to MQTT broker %s:%s", self.host, self.port)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self.inbox.put((msg.topic, bytes(msg.payload)))
+
+    def _work(self) -> None:
+        while True:
+            item = self.inbox.get()
+            if item is None:
+                return
+            topic_name, payload = item
+            try:
+                parts = topic_name.split("/")
+                if len(parts) != 5 or parts[0] != "zcpark" or parts[1] != "v1":
+                    continue
+                park, gateway, leaf = parts[2], parts[3], parts[4]
+                if leaf == "telemetry":
+                    self._telemetry(park, gateway, payload)
+                elif leaf == "status":
+                    self._status(park, gateway, payload)
+            except Exception:  # one bad message must never stop ingest
+                log.exception("failed to handle a message on %s", topic_name)
+
+    def _telemetry(self, park: str, gateway: str, payload: bytes) -> None:
+        counters = self.state.counters
+        try:
+            body = json.loads(payload)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            counters.add(batches_rejected=1)
+            log.warning(
+                "telemetry from %s/%s is not JSON (%d bytes): dropped", park, gateway, len(payload)
+            )
+            return
+        with Session(self.state.engine) as session:
+            if session.get(GatewayRow, (park, gateway)) is None:
+                counters.add(batches_rejected=1)
+                log.warning(
+                    "telemetry from unregistered gateway %s/%s: not stored, not acked",
+                    park,
+                    gateway,
+                )
+                return
+            try:
+                result = ingest_batch(
+                    session,
+                    body,
+                    park=self.state.park_meters(session, park),
+                    gateway_id=gateway,
+                    max_future_s=self.state.settings.max_future_seconds,
+                    max_past_days=self.state.settings.max_past_days,
+                    max_samples=self.state.settings.max_batch_samples,
+                )
+            except BatchError as exc:
+                counters.add(batches_rejected=1)
+                log.warning("batch from %s/%s refused: %s", park, gateway, exc)
+                return
+        counters.add(
+            batches=1,
+            samples_accepted=result.accepted,
+            samples_duplicate=result.duplicates,
+            samples_rejected=len(result.rejected),
+        )
+        if result.rejected:
+            log.warning(
+                "batch %s from %s/%s: %d samples rejected, first: %s",
+                result.batch,
+                park,
+                gateway,
+                len(result.rejected),
+                result.rejected[0]["reason"],
+            )
+        if result.batch is not None:
+            self.publish(park, gateway, "ack", {"batch": result.batch})
+
+    def _status(self, park: str, gateway: str, payload: bytes) -> None:
+        try:
+            status = json.loads(payload) if payload else {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            log.warning("status from %s/%s is not JSON: ignored", park, gateway)
+            return
+        if not isinstance(status, dict):
+            return
+        with Session(self.state.engine) as session:
+            row = session.get(GatewayRow, (park, gateway))
+            if row is None:
+                return
+            dropped = status.get("dropped_samples")
+            session.connection().execute(
+                text(
+                    "UPDATE gateway SET online = :o, status_json = :s, last_status_ms = :t, "
+                    "dropped_samples = CASE WHEN :d IS NULL THEN dropped_samples ELSE :d END "
+                    "WHERE park_id = :p AND id = :g"
+                ),
+                {
+                    "o": bool(status.get("online", False)),
+                    "s": json.dumps(status),
+                    "t": now_ms(),
+                    "d": int(dropped) if isinstance(dropped, int | float) else None,
+                    "p": park,
+                    "g": gateway,
+                },
+            )
+            session.commit()

@@ -1,0 +1,120 @@
+"""Background jobs (APScheduler): rollups, alarms, forecasts, dispatch and reports.
+
+With several server instances on one PostgreSQL only the holder of an advisory lock runs the jobs;
+the others try to take it at every tick, so a new leader takes over within one tick when the old
+one stops. A job that fails is logged and retried after ``retry_seconds``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Connection, text
+
+from park_server.db import is_postgres
+from park_server.state import ServerState
+
+log = logging.getLogger("zcpark.scheduler")
+
+LOCK_KEY = 0x7A63_7061_726B  # "zcpark"
+
+
+class Leadership:
+    """Holds PostgreSQL's advisory lock on a connection of its own; on SQLite always the leader."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+
+    def is_leader(self) -> bool:
+        if not is_postgres(self.state.engine):
+            return True
+        with self._lock:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = self.state.engine.connect()
+                    self._conn.execution_options(isolation_level="AUTOCOMMIT")
+                held = self._conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                        "pid = pg_backend_pid() AND objid = :k"
+                    ),
+                    {"k": LOCK_KEY & 0xFFFFFFFF},
+                ).scalar_one()
+                if held:
+                    return True
+                return bool(
+                    self._conn.execute(
+                        text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}
+                    ).scalar_one()
+                )
+            except Exception:
+                log.exception("leadership check failed; not running jobs this tick")
+                self.release()
+                return False
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+
+class Jobs:
+    def __init__(self, state: ServerState, retry_seconds: float = 10.0) -> None:
+        self.state = state
+        self.leadership = Leadership(state)
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.retry_seconds = retry_seconds
+        self.runs: dict[str, int] = {}
+        self.failures: dict[str, int] = {}
+
+    def add(self, name: str, func: Callable[[ServerState], object], seconds: float) -> None:
+        self.scheduler.add_job(
+            self._wrap(name, func),
+            "interval",
+            seconds=seconds,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(),
+        )
+
+    def add_cron(self, name: str, func: Callable[[ServerState], object], **cron: object) -> None:
+        self.scheduler.add_job(
+            self._wrap(name, func), "cron", id=name, max_instances=1, coalesce=True, **cron
+        )
+
+    def _wrap(self, name: str, func: Callable[[ServerState], object]) -> Callable[[], None]:
+        def run(retry: bool = False) -> None:
+            if not self.leadership.is_leader():
+                return
+            try:
+                func(self.state)
+                self.runs[name] = self.runs.get(name, 0) + 1
+            except Exception:
+                self.failures[name] = self.failures.get(name, 0) + 1
+                log.exception("job %s failed; retrying in %.0f s", name, self.retry_seconds)
+                if not retry:
+                    self.scheduler.add_job(
+                        lambda: run(retry=True),
+                        "date",
+                        run_date=datetime.now() + timedelta(seconds=self.retry_seconds),
+                        id=f"{name}-retry",
+                        replace_existing=True,
+                    )
+
+        return run
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        self.leadership.release()

@@ -1,0 +1,91 @@
+"""What the running server holds besides the database: engine, settings, caches, counters."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from park_server.ingest import ParkMeters, load_park_meters
+from park_server.settings import Settings
+
+
+@dataclass
+class Counters:
+    batches: int = 0
+    samples_accepted: int = 0
+    samples_duplicate: int = 0
+    samples_rejected: int = 0
+    batches_rejected: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **kw: int) -> None:
+        with self.lock:
+            for k, v in kw.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            k: getattr(self, k)
+            for k in (
+                "batches",
+                "samples_accepted",
+                "samples_duplicate",
+                "samples_rejected",
+                "batches_rejected",
+            )
+        }
+
+
+class LoginLimiter:
+    """At most ``per_minute`` login attempts per user name and per client address."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, *keys: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            ok = True
+            for key in keys:
+                q = self._hits[key]
+                while q and now - q[0] > 60:
+                    q.popleft()
+                if len(q) >= self.per_minute:
+                    ok = False
+            if ok:
+                for key in keys:
+                    self._hits[key].append(now)
+            return ok
+
+
+class ServerState:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.counters = Counters()
+        self.limiter = LoginLimiter(settings.login_attempts_per_minute)
+        self._meters: dict[str, tuple[float, ParkMeters]] = {}
+        self._lock = threading.Lock()
+
+    def park_meters(self, session: Session, park_id: str, max_age_s: float = 30.0) -> ParkMeters:
+        """The park's meters, cached for a few seconds (they change only with `parks sync`)."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._meters.get(park_id)
+            if hit and now - hit[0] < max_age_s:
+                return hit[1]
+        meters = load_park_meters(session, park_id)
+        with self._lock:
+            self._meters[park_id] = (now, meters)
+        return meters
+
+    def forget_meters(self) -> None:
+        with self._lock:
+            self._meters.clear()
