@@ -86,16 +86,16 @@ def _quarters(
             sums[t - t % QUARTER_MS].append(e)
         for b in buckets:
             incs = sums.get(b, [])
-            energy = float(sum(incs))
+            counted = float(sum(incs))
             out.append(
                 {
                     **base,
                     "ts_ms": b,
-                    "value": energy,
+                    "value": counted,
                     "min": None,
                     "max": None,
                     "count": len(incs),
-                    "energy_kwh": energy,
+                    "energy_kwh": counted,
                 }
             )
         return out
