@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from park_server.models import EventRow, GatewayRow, MeterRow
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
@@ -25,7 +25,7 @@ def _open(session: Session, park: str, kind: str, subject: str) -> EventRow | No
             EventRow.park_id == park,
             EventRow.kind == kind,
             EventRow.subject == subject,
-            EventRow.closed_ms is None,
+            col(EventRow.closed_ms).is_(None),
         )
     ).first()
 

@@ -20,7 +20,8 @@ from park_server.state import ServerState
 
 log = logging.getLogger("zcpark.scheduler")
 
-LOCK_KEY = 0x7A63_7061_726B  # "zcpark"
+LOCK_CLASS = 0x7A63  # "zc"; the second key is the schema's hash, so deployments sharing a
+# database in different schemas elect their leaders independently
 
 
 class Leadership:
@@ -29,6 +30,7 @@ class Leadership:
     def __init__(self, state: ServerState) -> None:
         self.state = state
         self._conn: Connection | None = None
+        self._held = False
         self._lock = threading.Lock()
 
     def is_leader(self) -> bool:
@@ -36,34 +38,46 @@ class Leadership:
             return True
         with self._lock:
             try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = self.state.engine.connect()
-                    self._conn.execution_options(isolation_level="AUTOCOMMIT")
-                held = self._conn.execute(
-                    text(
-                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
-                        "pid = pg_backend_pid() AND objid = :k"
-                    ),
-                    {"k": LOCK_KEY & 0xFFFFFFFF},
-                ).scalar_one()
-                if held:
+                if self._conn is None:
+                    self._conn = self.state.engine.connect().execution_options(
+                        isolation_level="AUTOCOMMIT"
+                    )
+                    self._held = False
+                if self._held:
+                    self._conn.execute(text("SELECT 1"))  # the lock lives as long as this session
                     return True
-                return bool(
+                self._held = bool(
                     self._conn.execute(
-                        text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}
+                        text("SELECT pg_try_advisory_lock(:c, hashtext(current_schema()))"),
+                        {"c": LOCK_CLASS},
                     ).scalar_one()
                 )
+                return self._held
             except Exception:
                 log.exception("leadership check failed; not running jobs this tick")
-                self.release()
+                self._drop()
                 return False
 
     def release(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._held:
+                try:
+                    self._conn.execute(
+                        text("SELECT pg_advisory_unlock(:c, hashtext(current_schema()))"),
+                        {"c": LOCK_CLASS},
+                    )
+                except Exception:
+                    log.exception("could not release the scheduler lock")
+            self._drop()
+
+    def _drop(self) -> None:
         if self._conn is not None:
             try:
+                self._conn.invalidate()  # never hand a session holding the lock back to the pool
                 self._conn.close()
             finally:
                 self._conn = None
+                self._held = False
 
 
 class Jobs:

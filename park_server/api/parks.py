@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from config import Park
 from park_server.deps import ParkDep, SessionDep, StateDep, UserDep, WritableParkDep
@@ -221,7 +221,7 @@ def events(
 ) -> list[dict[str, Any]]:
     q = select(EventRow).where(EventRow.park_id == park.id)
     if open_only:
-        q = q.where(EventRow.closed_ms == None)  # noqa: E711 - SQL IS NULL
+        q = q.where(col(EventRow.closed_ms).is_(None))
     rows = session.exec(q.order_by(EventRow.opened_ms.desc()).limit(limit)).all()  # type: ignore[attr-defined]
     return [
         {
