@@ -87,57 +87,95 @@ def validate_batch(
     rows: list[Row] = []
     rejected: list[dict[str, Any]] = []
     seen: set[tuple[str, str, int]] = set()
-
-    def reject(i: int, reason: str) -> None:
-        rejected.append({"index": i, "reason": reason})
+    meters = park.meters
+    park_id = park.park_id
+    ts_cache: dict[Any, int] = {}  # a batch repeats each time stamp once per meter
+    quality_codes = QUALITY_CODES
+    isfinite = math.isfinite
 
     for i, s in enumerate(samples):
-        if not isinstance(s, dict):
-            reject(i, "a sample must be an object")
-            continue
-        meter_id = s.get("meter")
-        info = park.meters.get(meter_id) if isinstance(meter_id, str) else None
-        if info is None:
-            reject(i, f"unknown meter {meter_id!r} in park {park.park_id}")
-            continue
-        quantity = s.get("quantity")
-        if quantity not in QUANTITIES:
-            reject(i, f"unknown quantity {quantity!r}")
-            continue
-        value = s.get("value")
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            reject(i, f"value {value!r} is not a finite number")
-            continue
+        # fast path: a well-formed sample; anything unusual goes to _why_not for its reason
         try:
-            ts = parse_ts(s.get("ts"))
-        except ValueError as exc:
-            reject(i, f"ts: {exc}")
+            meter_id, quantity, value = s["meter"], s["quantity"], s["value"]
+            ts = ts_cache.get(s["ts"])
+            quality = quality_codes.get(s.get("quality", "good"))
+        except (TypeError, KeyError, AttributeError):
+            rejected.append(
+                {
+                    "index": i,
+                    "reason": _why_not(s, park, now, latest, earliest, max_future_s, max_past_days),
+                }
+            )
             continue
-        if ts > latest:
-            reject(i, f"ts {s.get('ts')} is more than {max_future_s} s in the future")
-            continue
-        if ts < earliest:
-            reject(i, f"ts {s.get('ts')} is more than {max_past_days} days in the past")
-            continue
-        quality = QUALITY_CODES.get(s.get("quality", "good"))
-        if quality is None:
-            reject(i, f"quality {s.get('quality')!r} is not good, uncertain or bad")
+        info = meters.get(meter_id) if type(meter_id) is str else None
+        if ts is None:
+            try:
+                ts = parse_ts(s["ts"])
+            except (ValueError, TypeError):
+                ts = None
+            if ts is not None and earliest <= ts <= latest:
+                ts_cache[s["ts"]] = ts
+            else:
+                ts = None
+        if (
+            info is None
+            or quantity not in QUANTITIES
+            or type(value) not in (float, int)
+            or not isfinite(value)
+            or ts is None
+            or quality is None
+        ):
+            rejected.append(
+                {
+                    "index": i,
+                    "reason": _why_not(s, park, now, latest, earliest, max_future_s, max_past_days),
+                }
+            )
             continue
         if info.sign < 0:  # the meter is installed reversed: turn it to §2's convention
             if quantity in _SIGNED:
                 value = -value
             quantity = _SWAP_COUNTER.get(quantity, quantity)
-        assert isinstance(meter_id, str) and isinstance(quantity, str)
         key = (meter_id, quantity, ts)
         if key in seen:
             continue  # repeated within the batch: stored once, counted as a duplicate
         seen.add(key)
-        rows.append((park.park_id, meter_id, quantity, ts, float(value), quality, now))
+        rows.append((park_id, meter_id, quantity, ts, float(value), quality, now))
     return rows, rejected, batch
+
+
+def _why_not(
+    s: Any,
+    park: ParkMeters,
+    now: int,
+    latest: int,
+    earliest: int,
+    max_future_s: int,
+    max_past_days: int,
+) -> str:
+    """The reason a sample is refused (the slow path, for the few samples that are)."""
+    if not isinstance(s, dict):
+        return "a sample must be an object"
+    meter_id = s.get("meter")
+    if not isinstance(meter_id, str) or meter_id not in park.meters:
+        return f"unknown meter {meter_id!r} in park {park.park_id}"
+    quantity = s.get("quantity")
+    if quantity not in QUANTITIES:
+        return f"unknown quantity {quantity!r}"
+    value = s.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return f"value {value!r} is not a finite number"
+    try:
+        ts = parse_ts(s.get("ts"))
+    except ValueError as exc:
+        return f"ts: {exc}"
+    if ts > latest:
+        return f"ts {s.get('ts')} is more than {max_future_s} s in the future"
+    if ts < earliest:
+        return f"ts {s.get('ts')} is more than {max_past_days} days in the past"
+    if s.get("quality", "good") not in QUALITY_CODES:
+        return f"quality {s.get('quality')!r} is not good, uncertain or bad"
+    return "invalid sample"
 
 
 def _dirty_buckets(rows: list[Row]) -> set[tuple[str, str, str, int]]:
@@ -151,12 +189,12 @@ def _dirty_buckets(rows: list[Row]) -> set[tuple[str, str, str, int]]:
     return out
 
 
-def store_rows(conn: Connection, rows: list[Row]) -> int:
+def store_rows(conn: Connection, rows: list[Row], *, fast: bool = False) -> int:
     """Insert rows that are not there yet; return how many were new."""
     if not rows:
         return 0
     if conn.dialect.name == "postgresql":
-        return _store_postgres(conn, rows)
+        return _store_postgres(conn, rows, fast=fast)
     return _store_sqlite(conn, rows)
 
 
@@ -173,22 +211,41 @@ def _store_sqlite(conn: Connection, rows: list[Row]) -> int:
     return int(raw.total_changes - before)  # type: ignore[union-attr]
 
 
-def _store_postgres(conn: Connection, rows: list[Row]) -> int:
+_COLUMNS = "(park_id, meter_id, quantity, ts_ms, value, quality, received_ms)"
+
+
+class DuplicateRows(Exception):
+    """The optimistic COPY met a row that is stored already; the transaction must be retried."""
+
+
+def _store_postgres(conn: Connection, rows: list[Row], *, fast: bool) -> int:
+    """``fast``: COPY straight into the table as the first write of the transaction; a re-sent
+    batch makes that fail with DuplicateRows and the caller retries with fast=False, which COPYs
+    into a temporary table and inserts from it only what is new."""
+    import psycopg
+
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:  # type: ignore[union-attr]
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS measurement_in "
-            "(LIKE measurement INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        )
-        with cur.copy(
-            "COPY measurement_in (park_id, meter_id, quantity, ts_ms, value, quality, received_ms)"
-            " FROM STDIN"
-        ) as copy:
+        if fast:
+            try:
+                with cur.copy(f"COPY measurement {_COLUMNS} FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            except psycopg.errors.UniqueViolation:
+                raise DuplicateRows from None
+            return len(rows)
+        if not conn.info.get("zcpark_measurement_in"):
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS measurement_in "
+                "(LIKE measurement INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            )
+            conn.info["zcpark_measurement_in"] = True
+        with cur.copy(f"COPY measurement_in {_COLUMNS} FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         cur.execute("INSERT INTO measurement SELECT * FROM measurement_in ON CONFLICT DO NOTHING")
         inserted = cur.rowcount
-        cur.execute("DELETE FROM measurement_in")
+        cur.execute("TRUNCATE measurement_in")
     return int(inserted)
 
 
@@ -259,7 +316,12 @@ def ingest_batch(
         body, park=park, gateway_id=gateway_id, received_ms=received, **limits
     )
     conn = session.connection()
-    inserted = store_rows(conn, rows)
+    try:
+        inserted = store_rows(conn, rows, fast=True)
+    except DuplicateRows:  # a re-sent batch: nothing was written yet, so start over carefully
+        session.rollback()
+        conn = session.connection()
+        inserted = store_rows(conn, rows, fast=False)
     mark_dirty(conn, rows)
     record_rejects(
         conn,

@@ -94,9 +94,12 @@ class MqttLink:
         self.inbox.put((msg.topic, bytes(msg.payload)))
 
     def _work(self) -> None:
+        # one session for the worker's life: no pool checkout (and pre-ping) per batch
+        self._session = Session(self.state.engine)
         while True:
             item = self.inbox.get()
             if item is None:
+                self._session.close()
                 return
             topic_name, payload = item
             try:
@@ -108,8 +111,11 @@ class MqttLink:
                     self._telemetry(park, gateway, payload)
                 elif leaf == "status":
                     self._status(park, gateway, payload)
-            except Exception:  # one bad message must never stop ingest
+            except Exception:  # one bad message (or a lost database) must never stop ingest
                 log.exception("failed to handle a message on %s", topic_name)
+                self._session.rollback()
+                self._session.close()
+                self._session = Session(self.state.engine)
 
     def _telemetry(self, park: str, gateway: str, payload: bytes) -> None:
         counters = self.state.counters
@@ -121,29 +127,28 @@ class MqttLink:
                 "telemetry from %s/%s is not JSON (%d bytes): dropped", park, gateway, len(payload)
             )
             return
-        with Session(self.state.engine) as session:
-            if session.get(GatewayRow, (park, gateway)) is None:
-                counters.add(batches_rejected=1)
-                log.warning(
-                    "telemetry from unregistered gateway %s/%s: not stored, not acked",
-                    park,
-                    gateway,
-                )
-                return
-            try:
-                result = ingest_batch(
-                    session,
-                    body,
-                    park=self.state.park_meters(session, park),
-                    gateway_id=gateway,
-                    max_future_s=self.state.settings.max_future_seconds,
-                    max_past_days=self.state.settings.max_past_days,
-                    max_samples=self.state.settings.max_batch_samples,
-                )
-            except BatchError as exc:
-                counters.add(batches_rejected=1)
-                log.warning("batch from %s/%s refused: %s", park, gateway, exc)
-                return
+        session = self._session
+        if not self.state.gateway_known(session, park, gateway):
+            counters.add(batches_rejected=1)
+            log.warning(
+                "telemetry from unregistered gateway %s/%s: not stored, not acked", park, gateway
+            )
+            return
+        try:
+            result = ingest_batch(
+                session,
+                body,
+                park=self.state.park_meters(session, park),
+                gateway_id=gateway,
+                max_future_s=self.state.settings.max_future_seconds,
+                max_past_days=self.state.settings.max_past_days,
+                max_samples=self.state.settings.max_batch_samples,
+            )
+        except BatchError as exc:
+            session.rollback()
+            counters.add(batches_rejected=1)
+            log.warning("batch from %s/%s refused: %s", park, gateway, exc)
+            return
         counters.add(
             batches=1,
             samples_accepted=result.accepted,

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from park_server.ingest import ParkMeters, load_park_meters
+from park_server.models import GatewayRow
 from park_server.settings import Settings
 
 
@@ -72,6 +73,7 @@ class ServerState:
         self.counters = Counters()
         self.limiter = LoginLimiter(settings.login_attempts_per_minute)
         self._meters: dict[str, tuple[float, ParkMeters]] = {}
+        self._gateways: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
     def park_meters(self, session: Session, park_id: str, max_age_s: float = 30.0) -> ParkMeters:
@@ -85,6 +87,16 @@ class ServerState:
         with self._lock:
             self._meters[park_id] = (now, meters)
         return meters
+
+    def gateway_known(self, session: Session, park_id: str, gateway_id: str) -> bool:
+        """Whether the gateway is registered (cached once known: gateways are not removed)."""
+        key = (park_id, gateway_id)
+        if key in self._gateways:
+            return True
+        if session.get(GatewayRow, key) is None:
+            return False
+        self._gateways.add(key)
+        return True
 
     def forget_meters(self) -> None:
         with self._lock:
