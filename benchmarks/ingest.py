@@ -224,7 +224,8 @@ def latency(url: str, label: str, seconds: float, rate: int) -> None:
     p = lambda q: got[min(len(got) - 1, int(q * len(got)))] * 1000  # noqa: E731
     print(
         f"{label:>10} latency at {rate:,} samples/s for {seconds:.0f} s "
-        f"({len(got)}/{n_batches} batches acked): p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {got[-1] * 1000:.1f} ms"
+        f"({len(got)}/{n_batches} batches acked): p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, "
+        f"max {got[-1] * 1000:.1f} ms"
     )
     engine.dispose()
 
