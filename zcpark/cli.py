@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "check": "zcpark.check:run",
     "dispatch solve": "dispatch.cli:run_solve",
     "server": "park_server.cli:run_server",
+    "edge": "edge_agent.cli:run_edge",
+    "simulate": "edge_agent.cli:run_simulate",
     "db upgrade": "park_server.cli:run_db",
     "parks sync": "park_server.cli:run_parks_sync",
     "users add": "park_server.cli:run_users_add",

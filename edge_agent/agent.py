@@ -1,0 +1,180 @@
+"""The edge agent: one gateway file, its buses and devices, the buffer, the uplink, setpoints.
+
+``zcpark edge GATEWAY.yaml`` runs :func:`run_agent` until SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from config import Gateway, load_gateway
+from config.gateway import ModbusRtuBus, ModbusTcpBus, MqttBus
+from config.loader import gateway_profiles
+from edge_agent.buffer import Buffer
+from edge_agent.modbus import Line, ModbusDevice
+from edge_agent.mqtt_meters import MqttMeters
+from edge_agent.setpoints import SetpointManager
+from edge_agent.uplink import Uplink
+
+log = logging.getLogger("zcpark.edge")
+
+
+class Agent:
+    def __init__(self, gateway_path: str | Path, *, pump_interval_s: float = 0.05) -> None:
+        self.path = Path(gateway_path)
+        self.gw: Gateway = load_gateway(self.path)
+        profiles = gateway_profiles(self.gw, self.path)
+        buffer_path = Path(self.gw.buffer.path)
+        if not buffer_path.is_absolute():
+            buffer_path = self.path.parent / buffer_path
+        self.buffer = Buffer(buffer_path, self.gw.buffer.max_mb)
+        self.events: deque[tuple[float, str, str]] = deque(maxlen=200)
+        self.lines: dict[str, Line] = {}
+        self.devices: dict[str, ModbusDevice] = {}
+        self.mqtt: list[MqttMeters] = []
+        self.pump_interval_s = pump_interval_s
+        for device in self.gw.devices:
+            bus = self.gw.bus(device.bus)
+            if isinstance(bus, MqttBus):
+                continue
+            line = self._line(bus, device.host, device.port)
+            self.devices[device.meter] = ModbusDevice(
+                device, profiles[device.meter], line, self.buffer.put, self.event
+            )
+        for bus in self.gw.buses:
+            if isinstance(bus, MqttBus):
+                devs = [d for d in self.gw.devices if d.bus == bus.name]
+                if devs:
+                    self.mqtt.append(MqttMeters(bus, devs, self.buffer.put))
+        self.setpoints = SetpointManager(self.devices, self.event)
+        self._setpoint_inbox: asyncio.Queue[bytes] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.uplink = Uplink(self.gw, self.buffer, self._setpoints_from_thread)
+
+    def _line(self, bus: ModbusTcpBus | ModbusRtuBus, host: str | None, port: int | None) -> Line:
+        if isinstance(bus, ModbusTcpBus):
+            key = f"tcp://{host or bus.host}:{port or bus.port}"
+        else:
+            key = f"rtu://{bus.port}"
+        if key not in self.lines:
+            self.lines[key] = Line(key, bus, host, port)
+        return self.lines[key]
+
+    def event(self, kind: str, message: str) -> None:
+        self.events.append((time.time(), kind, message))
+
+    def _setpoints_from_thread(self, payload: bytes) -> None:
+        if self._loop is not None and self._setpoint_inbox is not None:
+            self._loop.call_soon_threadsafe(self._setpoint_inbox.put_nowait, payload)
+
+    def status(self) -> dict[str, Any]:
+        st = self.buffer.stats()
+        cycles = [d.state.cycle_ms for d in self.devices.values() if d.state.online]
+        return {
+            "online": True,
+            "queue_samples": st["queue_samples"],
+            "oldest_unsent": st["oldest_unsent"],
+            "devices_online": sum(d.state.online for d in self.devices.values()) + len(self.mqtt),
+            "devices_total": len(self.devices) + len(self.mqtt),
+            "poll_cycle_ms": round(max(cycles), 1) if cycles else None,
+            "dropped_samples": st["dropped_samples"],
+            "offline": sorted(m for m, d in self.devices.items() if not d.state.online),
+            "mqtt_malformed": sum(m.malformed for m in self.mqtt),
+            **self.setpoints.status(),
+        }
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._setpoint_inbox = asyncio.Queue()
+        self.uplink.start()
+        for m in self.mqtt:
+            m.start()
+        tasks = [
+            asyncio.create_task(d.run(stop), name=f"poll-{m}") for m, d in self.devices.items()
+        ]
+        tasks += [
+            asyncio.create_task(self._pump(stop), name="uplink"),
+            asyncio.create_task(self._status(stop), name="status"),
+            asyncio.create_task(self._setpoint_loop(stop), name="setpoints"),
+            asyncio.create_task(self._limit(stop), name="buffer-limit"),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for m in self.mqtt:
+                m.stop()
+            self.uplink.stop(self.status())
+            for line in self.lines.values():
+                line.close()
+            self.buffer.close()
+
+    async def _pump(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.to_thread(self.uplink.pump)
+            await asyncio.sleep(self.pump_interval_s)
+
+    async def _status(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if self.uplink.connected.is_set():
+                self.uplink.publish_status(self.status())
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.gw.uplink.status_interval_s)
+
+    async def _setpoint_loop(self, stop: asyncio.Event) -> None:
+        assert self._setpoint_inbox is not None
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                payload = await asyncio.wait_for(self._setpoint_inbox.get(), 1.0)
+                self.setpoints.receive(payload)
+            await self.setpoints.apply()
+
+    async def _limit(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            dropped = await asyncio.to_thread(self.buffer.enforce_limit)
+            if dropped:
+                self.event(
+                    "buffer_drops",
+                    f"buffer over {self.gw.buffer.max_mb} MB: dropped {dropped} oldest samples",
+                )
+                log.error(
+                    "buffer full: dropped %d oldest samples (%d in all)",
+                    dropped,
+                    self.buffer.dropped,
+                )
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), 10)
+
+
+def run_agent(path: str | Path) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    agent = Agent(path)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info(
+            "gateway %s of park %s: %d Modbus devices on %d lines, %d MQTT buses",
+            agent.gw.gateway,
+            agent.gw.park,
+            len(agent.devices),
+            len(agent.lines),
+            len(agent.mqtt),
+        )
+        await agent.run(stop)
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,41 @@
+"""Register words <-> values, by type and word order (DESIGN.md §3).
+
+Within a register the bytes are big-endian (Modbus); ``word_order`` says which 16-bit word of a
+32/64-bit value comes first: ``big`` the high word, ``little`` the low word.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+_FORMAT = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "float32": "f", "float64": "d"}
+_WORDS = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4}
+
+
+def decode(words: Sequence[int], dtype: str, word_order: str = "big") -> float:
+    """The raw number held by ``words`` (len = the type's register count)."""
+    n = _WORDS[dtype]
+    ordered = list(words[:n]) if word_order == "big" else list(reversed(words[:n]))
+    raw = struct.pack(f">{n}H", *ordered)
+    value: float = struct.unpack(f">{_FORMAT[dtype]}", raw)[0]
+    return value
+
+
+def encode(value: float, dtype: str, word_order: str = "big") -> list[int]:
+    """Register words for a raw number; integers are rounded, out-of-range values raise."""
+    n = _WORDS[dtype]
+    fmt = _FORMAT[dtype]
+    number: float | int = value if fmt in "fd" else int(round(value))
+    try:
+        raw = struct.pack(f">{fmt}", number)
+    except struct.error as exc:
+        raise ValueError(f"{value} does not fit {dtype}") from exc
+    words = list(struct.unpack(f">{n}H", raw))
+    return words if word_order == "big" else list(reversed(words))
+
+
+def scaled(raw: float, scale: float, offset: float, sf: int | None = None) -> float:
+    """value = raw × scale × 10^sf + offset (sf: SunSpec scale-factor register, when present)."""
+    factor = scale * (10.0**sf) if sf is not None else scale
+    return raw * factor + offset

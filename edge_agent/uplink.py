@@ -1,0 +1,154 @@
+"""The uplink to the park server over MQTT (DESIGN.md §5).
+
+Batches go out with QoS 1 on ``.../telemetry``; a batch leaves the buffer only when ``.../ack``
+names it. The session is persistent (MQTT 5 session expiry), so acks published while the gateway
+was away are delivered when it returns; batches not acked within ``resend_after_s`` are sent again
+(the server stores each sample once however often it arrives). The last will marks the gateway
+offline on ``.../status`` (retained).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from config.gateway import Gateway
+from edge_agent.buffer import Buffer
+
+log = logging.getLogger("zcpark.edge.uplink")
+
+SESSION_EXPIRY_S = 7 * 24 * 3600
+
+
+class Uplink:
+    def __init__(
+        self,
+        gateway: Gateway,
+        buffer: Buffer,
+        on_setpoints: Callable[[bytes], None],
+        window: int = 40,
+        resend_after_s: float = 30.0,
+    ) -> None:
+        self.gw = gateway
+        self.buffer = buffer
+        self.on_setpoints = on_setpoints
+        self.window = window
+        self.resend_after_s = resend_after_s
+        self.root = f"zcpark/v1/{gateway.park}/{gateway.gateway}"
+        url = urlsplit(gateway.uplink.mqtt)
+        self.host, self.port = (
+            url.hostname or "127.0.0.1",
+            url.port or (8883 if url.scheme == "mqtts" else 1883),
+        )
+        client_id = gateway.uplink.client_id or f"zcpark-{gateway.park}-{gateway.gateway}"
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
+        if url.username:
+            self.client.username_pw_set(url.username, url.password)
+        if url.scheme == "mqtts":
+            ctx = ssl.create_default_context(cafile=gateway.uplink.ca_file)
+            self.client.tls_set_context(ctx)
+        self.client.will_set(
+            f"{self.root}/status", json.dumps({"online": False}), qos=1, retain=True
+        )
+        self.client.max_inflight_messages_set(window * 2)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.connected = threading.Event()
+        self.acked = 0
+        self.sent = 0
+
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        self.client.reconnect_delay_set(0.5, 10)
+        self.client.connect_async(
+            self.host,
+            self.port,
+            keepalive=self.gw.uplink.keepalive_s,
+            clean_start=False,
+            properties=props,
+        )
+        self.client.loop_start()
+
+    def stop(self, status: dict[str, Any] | None = None) -> None:
+        if status is not None and self.connected.is_set():
+            self.publish_status({**status, "online": False})
+        self.client.loop_stop()
+        self.client.disconnect()
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.warning("broker %s:%s refused the uplink: %s", self.host, self.port, reason)
+            return
+        client.subscribe([(f"{self.root}/ack", 1), (f"{self.root}/setpoints", 1)])
+        self.buffer.mark_all_unsent()  # anything in flight may be lost: send it again
+        self.connected.set()
+        log.info("uplink connected to %s:%s", self.host, self.port)
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        self.connected.clear()
+        log.warning("uplink lost (%s); buffering", reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic.endswith("/ack"):
+            try:
+                seq = json.loads(msg.payload)["batch"]
+                if isinstance(seq, int):
+                    self.buffer.ack(seq)
+                    self.acked += 1
+            except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
+                log.warning("malformed ack ignored: %r", msg.payload[:100])
+        elif msg.topic.endswith("/setpoints"):
+            self.on_setpoints(bytes(msg.payload))
+
+    def pump(self) -> int:
+        """Form batches and send those due; return how many were sent."""
+        up = self.gw.uplink
+        self.buffer.form_batches(up.batch_max_samples, up.batch_max_seconds)
+        if not self.connected.is_set():
+            return 0
+        sent = 0
+        for seq in self.buffer.due(
+            self.window, self.resend_after_s, live_window_s=10 * up.batch_max_seconds
+        ):
+            payload = self.buffer.payload(seq, self.gw.park, self.gw.gateway)
+            if payload is None:
+                self.buffer.forget_empty()
+                continue
+            info = self.client.publish(f"{self.root}/telemetry", payload, qos=1)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                break
+            self.buffer.mark_sent(seq)
+            sent += 1
+        self.sent += sent
+        return sent
+
+    def publish_status(self, status: dict[str, Any]) -> None:
+        self.client.publish(f"{self.root}/status", json.dumps(status), qos=1, retain=True)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()

@@ -1,0 +1,65 @@
+"""Helpers for edge tests: device simulators on a background event loop, gateway files."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from edge_agent.simulate import DeviceSim, serve
+
+T = TypeVar("T")
+
+
+class SimThread:
+    """An asyncio loop in a thread, serving DeviceSims on ports of this machine."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.servers: list[Any] = []
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def serve(self, sim: DeviceSim, port: int) -> None:
+        self.servers.append(self.run(serve(sim, port)))
+
+    def close(self) -> None:
+        for s in self.servers:
+            try:
+                self.run(s.shutdown(), timeout=5)
+            except Exception:
+                pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def write_gateway(path: Path, *, mqtt_url: str, devices: list[dict[str, Any]],
+                  buses: list[dict[str, Any]] | None = None, park: str = "huolingol",
+                  gateway: str = "gw-hlgl-01", max_mb: float = 50, batch_max_samples: int = 200,
+                  batch_max_seconds: float = 0.5, status_interval_s: float = 1.0) -> Path:
+    doc = {
+        "gateway": gateway, "park": park,
+        "uplink": {"mqtt": mqtt_url, "batch_max_samples": batch_max_samples,
+                   "batch_max_seconds": batch_max_seconds, "status_interval_s": status_interval_s},
+        "buffer": {"path": "buffer.sqlite", "max_mb": max_mb},
+        "buses": buses or [{"name": "lan", "kind": "modbus_tcp", "host": "127.0.0.1", "port": 1,
+                            "timeout_s": 0.5}],
+        "devices": devices,
+    }
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
