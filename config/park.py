@@ -245,6 +245,22 @@ class Park(Frozen):
     def assets_of(self, kind: str) -> list[Asset]:
         return [a for a in self.assets if a.kind == kind]
 
+    @property
+    def storage(self) -> list[StorageAsset]:
+        return [a for a in self.assets if isinstance(a, StorageAsset)]
+
+    @property
+    def flexible_loads(self) -> list[FlexibleLoadAsset]:
+        return [a for a in self.assets if isinstance(a, FlexibleLoadAsset)]
+
+    @property
+    def loads(self) -> list[LoadAsset]:
+        return [a for a in self.assets if isinstance(a, LoadAsset)]
+
+    @property
+    def renewables(self) -> list[PvAsset | WindAsset]:
+        return [a for a in self.assets if isinstance(a, PvAsset | WindAsset)]
+
     @model_validator(mode="after")
     def _check(self) -> Self:
         ids: dict[str, str] = {self.grid.id: "grid.id"}

@@ -26,7 +26,7 @@ def encode(value: float, dtype: str, word_order: str = "big") -> list[int]:
     """Register words for a raw number; integers are rounded, out-of-range values raise."""
     n = _WORDS[dtype]
     fmt = _FORMAT[dtype]
-    number: float | int = value if fmt in "fd" else int(round(value))
+    number: float | int = value if fmt in "fd" else round(value)
     try:
         raw = struct.pack(f">{fmt}", number)
     except struct.error as exc:

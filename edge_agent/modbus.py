@@ -62,20 +62,28 @@ class Line:
             bus = self.bus
             if isinstance(bus, ModbusTcpBus):
                 self._client = AsyncModbusTcpClient(
-                    self.host or bus.host, port=self.port or bus.port, timeout=bus.timeout_s,
-                    retries=0, reconnect_delay=0.5, reconnect_delay_max=10,
+                    self.host or bus.host,
+                    port=self.port or bus.port,
+                    timeout=bus.timeout_s,
+                    retries=0,
+                    reconnect_delay=0.5,
+                    reconnect_delay_max=10,
                 )
             else:
                 self._client = AsyncModbusSerialClient(
-                    bus.port, baudrate=bus.baudrate, parity=bus.parity, stopbits=bus.stopbits,
-                    bytesize=bus.bytesize, timeout=bus.timeout_s, retries=0,
+                    bus.port,
+                    baudrate=bus.baudrate,
+                    parity=bus.parity,
+                    stopbits=bus.stopbits,
+                    bytesize=bus.bytesize,
+                    timeout=bus.timeout_s,
+                    retries=0,
                 )
         return self._client
 
     async def _ready(self) -> None:
-        if not self.client.connected:
-            if not await self.client.connect():
-                raise DeviceError(f"cannot connect to {self.key}")
+        if not self.client.connected and not await self.client.connect():
+            raise DeviceError(f"cannot connect to {self.key}")
         wait = self._last + self.delay_s - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
@@ -209,7 +217,8 @@ class ModbusDevice:
         interval = self.device.poll_interval_s
         if self.state.online:
             return interval
-        return min(self.max_backoff_s, interval * 2 ** min(self.state.failures - 1, 10))
+        backoff: float = interval * 2.0 ** min(self.state.failures - 1, 10)
+        return min(self.max_backoff_s, backoff)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll at a fixed rate while online (no drift); back off while offline."""

@@ -100,7 +100,7 @@ class MqttMeters:
         self.client.on_message = self._on_message
 
     def start(self) -> None:
-        self.client.reconnect_delay_set(0.5, 10)
+        self.client.reconnect_delay_set(1, 10)
         self.client.connect_async(self.host, self.port)
         self.client.loop_start()
 

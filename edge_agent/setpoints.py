@@ -74,8 +74,9 @@ class SetpointManager:
             self.event("setpoint_refused", reason)
             return [reason]
         for item in items:
-            reason = self._take(item, valid_until, plan_id)
-            if reason:
+            problem = self._take(item, valid_until, plan_id)
+            if problem:
+                reason = problem
                 refused.append(reason)
                 self.refused += 1
                 self.event("setpoint_refused", reason)
@@ -103,7 +104,7 @@ class SetpointManager:
             return f"{meter}.{name}: value {value!r} is not a number"
         if not sp.min <= value <= sp.max:
             return f"{meter}.{name}: {value} is outside the profile's limits [{sp.min}, {sp.max}]"
-        self.in_force[(meter, sp.name)] = InForce(float(value), valid_until, plan_id)
+        self.in_force[(str(meter), sp.name)] = InForce(float(value), valid_until, plan_id)
         return None
 
     def target(self, meter: str, name: str) -> tuple[float, str]:

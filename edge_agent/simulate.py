@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import math
 import random
@@ -36,7 +37,7 @@ from edge_agent.decode import decode, encode
 log = logging.getLogger("zcpark.simulate")
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
-_RANGE = {
+_RANGE: dict[str, tuple[float, float]] = {
     "int16": (-32768, 32767),
     "uint16": (0, 65535),
     "int32": (-(2**31), 2**31 - 1),
@@ -52,7 +53,7 @@ def raw_for(point: Point, value: float) -> tuple[float, int | None]:
             lo, hi = _RANGE[point.type]
             return float(min(max(round(base), lo), hi)), None
         return base, None
-    lo, hi = _RANGE.get(point.type, (-math.inf, math.inf))
+    lo, hi = _RANGE.get(point.type, (-(2.0**63), 2.0**63))
     for sf in range(-3, 10):  # the finest resolution that fits the type
         raw = round(base / 10.0**sf)
         if lo <= raw <= hi:
@@ -275,7 +276,11 @@ class ParkModel:
 
 
 async def start_park(
-    park: Park, port_base: int, faults: dict[str, Faults] | None = None, host: str = "127.0.0.1"
+    park: Park,
+    port_base: int,
+    faults: dict[str, Faults] | None = None,
+    host: str = "127.0.0.1",
+    ports: dict[str, int] | None = None,
 ) -> tuple[ParkModel, dict[str, DeviceSim], list[ModbusTcpServer]]:
     model = ParkModel(park)
     sims: dict[str, DeviceSim] = {}
@@ -289,12 +294,12 @@ async def start_park(
         sim = DeviceSim(
             meter.id,
             profile,
-            lambda m=meter.id: model.values(m),
+            functools.partial(model.values, meter.id),
             setpoint,
             (faults or {}).get(meter.id, Faults()),
         )
         sims[meter.id] = sim
-        servers.append(await serve(sim, port_base + i, host))
+        servers.append(await serve(sim, (ports or {}).get(meter.id, port_base + i), host))
     return model, sims, servers
 
 
@@ -326,7 +331,7 @@ def run_simulator(args: argparse.Namespace) -> int:
             )
         await stop.wait()
         for s in servers:
-            await s.shutdown()
+            await s.shutdown()  # type: ignore[no-untyped-call]
         del sims
 
     asyncio.run(main())

@@ -72,9 +72,9 @@ class Uplink:
         self.sent = 0
 
     def start(self) -> None:
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = SESSION_EXPIRY_S
-        self.client.reconnect_delay_set(0.5, 10)
+        self.client.reconnect_delay_set(1, 2)  # a site broker back is used within 2 s
         self.client.connect_async(
             self.host,
             self.port,

@@ -11,8 +11,8 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from park_server import alarms
-from park_server.api import auth, ingest, parks
+from park_server import alarms, dispatching
+from park_server.api import auth, dispatch, ingest, parks
 from park_server.db import make_engine
 from park_server.mqtt_link import MqttLink
 from park_server.rollups import refresh_rollups
@@ -54,10 +54,21 @@ def create_app(
             link = MqttLink(state, settings.mqtt_url)
             link.start()
             app.state.mqtt = link
+            state.mqtt = link
         if background and settings.run_scheduler:
             jobs = Jobs(state)
             jobs.add("rollups", rollup_job, seconds=30)
             jobs.add("alarms", alarm_job, seconds=30)
+            jobs.add(
+                "dispatch-rolling", dispatching.rolling_job, seconds=settings.dispatch_interval_s
+            )
+            jobs.add_cron(
+                "dispatch-day-ahead",
+                dispatching.day_ahead_job,
+                hour=10,
+                minute=0,
+                timezone="Asia/Shanghai",
+            )
             for hook in app.state.job_hooks:
                 hook(jobs)
             jobs.start()
@@ -81,6 +92,7 @@ def create_app(
     api.include_router(auth.router)
     api.include_router(ingest.router)
     api.include_router(parks.router)
+    api.include_router(dispatch.router)
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, Any]:

@@ -61,7 +61,7 @@ class MqttLink:
 
     def start(self) -> None:
         self._worker.start()
-        self.client.reconnect_delay_set(1, 30)
+        self.client.reconnect_delay_set(1, 2)
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
 
@@ -164,6 +164,7 @@ class MqttLink:
                 len(result.rejected),
                 result.rejected[0]["reason"],
             )
+        self.state.note_meters(park, gateway, body.get("samples"))
         if result.batch is not None:
             self.publish(park, gateway, "ack", {"batch": result.batch})
 

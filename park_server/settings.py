@@ -23,6 +23,8 @@ class Settings(BaseModel):
     #: how far a sample's time stamp may lie in the future / past
     max_future_seconds: int = 300
     max_past_days: int = 400
+    #: the rolling re-plan (model-predictive control) period
+    dispatch_interval_s: float = 900.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -35,6 +37,7 @@ class Settings(BaseModel):
             "ZCPARK_TOKEN_MINUTES": "token_minutes",
             "ZCPARK_PARKS_DIR": "parks_dir",
             "ZCPARK_RUN_SCHEDULER": "run_scheduler",
+            "ZCPARK_DISPATCH_INTERVAL_S": "dispatch_interval_s",
         }
         for key, field in mapping.items():
             if env.get(key):

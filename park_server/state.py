@@ -6,6 +6,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -74,6 +75,8 @@ class ServerState:
         self.limiter = LoginLimiter(settings.login_attempts_per_minute)
         self._meters: dict[str, tuple[float, ParkMeters]] = {}
         self._gateways: set[tuple[str, str]] = set()
+        self._gateway_meters: dict[tuple[str, str], set[str]] = {}
+        self.mqtt: Any = None  # the MqttLink, when the server runs one
         self._lock = threading.Lock()
 
     def park_meters(self, session: Session, park_id: str, max_age_s: float = 30.0) -> ParkMeters:
@@ -97,6 +100,21 @@ class ServerState:
             return False
         self._gateways.add(key)
         return True
+
+    def note_meters(self, park_id: str, gateway_id: str, samples: object) -> None:
+        """Remember which meters a gateway reads (setpoints go to the gateway that has the meter)."""
+        if not isinstance(samples, list):
+            return
+        seen = {s.get("meter") for s in samples if isinstance(s, dict)}
+        known = self._gateway_meters.setdefault((park_id, gateway_id), set())
+        new = {m for m in seen if isinstance(m, str)} - known
+        if new:
+            with self._lock:
+                known |= new
+
+    def gateway_meters(self) -> dict[tuple[str, str], set[str]]:
+        with self._lock:
+            return {k: set(v) for k, v in self._gateway_meters.items()}
 
     def forget_meters(self) -> None:
         with self._lock:

@@ -51,6 +51,7 @@ def _ingest(state: Any, park_id: str, gateway_id: str, body: Any) -> dict[str, A
         except BatchError as exc:
             state.counters.add(batches_rejected=1)
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    state.note_meters(park_id, gateway_id, body.get("samples"))
     state.counters.add(
         batches=1,
         samples_accepted=result.accepted,

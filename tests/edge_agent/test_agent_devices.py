@@ -18,7 +18,9 @@ from edge_agent.agent import Agent
 from edge_agent.simulate import DeviceSim, Faults
 
 
-def _sim(name: str, profile: str, values: dict[str, float], faults: Faults | None = None) -> DeviceSim:
+def _sim(
+    name: str, profile: str, values: dict[str, float], faults: Faults | None = None
+) -> DeviceSim:
     return DeviceSim(name, load_profile(profile), lambda: values, faults=faults or Faults())
 
 
@@ -35,10 +37,22 @@ def test_dead_device_goes_offline_others_keep_rate_and_it_recovers(tmp_path: Pat
         st.serve(sim, port)
     interval = 0.2
     gw = write_gateway(
-        tmp_path / "gw.yaml", mqtt_url="mqtt://127.0.0.1:1",  # no broker: data stays buffered
-        devices=[{"meter": s.name, "bus": "lan", "port": p, "unit_id": 1, "profile": s.profile.name,
-                  "poll_interval_s": interval} for s, p in zip(sims, ports, strict=True)],
-        buses=[{"name": "lan", "kind": "modbus_tcp", "host": "127.0.0.1", "port": 1, "timeout_s": 0.3}],
+        tmp_path / "gw.yaml",
+        mqtt_url="mqtt://127.0.0.1:1",  # no broker: data stays buffered
+        devices=[
+            {
+                "meter": s.name,
+                "bus": "lan",
+                "port": p,
+                "unit_id": 1,
+                "profile": s.profile.name,
+                "poll_interval_s": interval,
+            }
+            for s, p in zip(sims, ports, strict=True)
+        ],
+        buses=[
+            {"name": "lan", "kind": "modbus_tcp", "host": "127.0.0.1", "port": 1, "timeout_s": 0.3}
+        ],
     )
     agent = Agent(gw)
     stop = asyncio.Event()
@@ -63,8 +77,13 @@ def test_dead_device_goes_offline_others_keep_rate_and_it_recovers(tmp_path: Pat
         recovered_after = time.monotonic() - back_at
         stop.set()
         await task
-        return {"offline_after": offline_after, "polls": polls, "status": status_dead,
-                "recovered_after": recovered_after, "recovered": agent.devices["pv-1"].state.online}
+        return {
+            "offline_after": offline_after,
+            "polls": polls,
+            "status": status_dead,
+            "recovered_after": recovered_after,
+            "recovered": agent.devices["pv-1"].state.online,
+        }
 
     try:
         r = st.run(scenario(), timeout=60)
@@ -82,39 +101,72 @@ def test_dead_device_goes_offline_others_keep_rate_and_it_recovers(tmp_path: Pat
 
 def _plan(valid_for_s: float, setpoints: list[dict[str, Any]]) -> bytes:
     until = datetime.now(UTC) + timedelta(seconds=valid_for_s)
-    return json.dumps({"plan_id": "p-1", "valid_until": until.isoformat().replace("+00:00", "Z"),
-                       "setpoints": setpoints}).encode()
+    return json.dumps(
+        {
+            "plan_id": "p-1",
+            "valid_until": until.isoformat().replace("+00:00", "Z"),
+            "setpoints": setpoints,
+        }
+    ).encode()
 
 
 def test_setpoints_within_limits_and_safe_default_when_expired(tmp_path: Path) -> None:
     port = free_port()
     written: list[tuple[str, float]] = []
-    sim = DeviceSim("bess-1", load_profile("sma-storage-pcs"), lambda: {"active_power_kw": 0.0},
-                    on_setpoint=lambda n, v: written.append((n, v)))
+    sim = DeviceSim(
+        "bess-1",
+        load_profile("sma-storage-pcs"),
+        lambda: {"active_power_kw": 0.0},
+        on_setpoint=lambda n, v: written.append((n, v)),
+    )
     st = SimThread()
     st.serve(sim, port)
-    gw = write_gateway(tmp_path / "gw.yaml", mqtt_url="mqtt://127.0.0.1:1", devices=[
-        {"meter": "bess-1", "bus": "lan", "port": port, "unit_id": 3, "profile": "sma-storage-pcs",
-         "poll_interval_s": 0.5}])
+    gw = write_gateway(
+        tmp_path / "gw.yaml",
+        mqtt_url="mqtt://127.0.0.1:1",
+        devices=[
+            {
+                "meter": "bess-1",
+                "bus": "lan",
+                "port": port,
+                "unit_id": 3,
+                "profile": "sma-storage-pcs",
+                "poll_interval_s": 0.5,
+            }
+        ],
+    )
     agent = Agent(gw)
     sp = agent.setpoints
 
     async def scenario() -> None:
         await agent.devices["bess-1"].poll_once()
         # outside the profile's limits [-2500, 2500]: refused, nothing written
-        refused = sp.receive(_plan(60, [{"meter": "bess-1", "name": "active_power_kw", "value": -9000}]))
+        refused = sp.receive(
+            _plan(60, [{"meter": "bess-1", "name": "active_power_kw", "value": -9000}])
+        )
         assert refused and "outside the profile's limits" in refused[0]
-        assert sp.receive(_plan(60, [{"meter": "grid-main", "name": "active_power_kw", "value": 1}]))
-        assert sp.receive(_plan(-5, [{"meter": "bess-1", "name": "active_power_kw", "value": 100}]))[0].endswith("ignored")
+        assert sp.receive(
+            _plan(60, [{"meter": "grid-main", "name": "active_power_kw", "value": 1}])
+        )
+        assert sp.receive(
+            _plan(-5, [{"meter": "bess-1", "name": "active_power_kw", "value": 100}])
+        )[0].endswith("ignored")
         # nothing valid in force: the safe default is written
         await sp.apply()
         assert written[-1] == ("active_power_kw", 0.0)
         assert sp.status()["setpoints"]["bess-1.active_power_kw"]["mode"] == "safe_default"
         # a valid plan is written
-        assert sp.receive(_plan(1.0, [{"meter": "bess-1", "name": "active_power_kw", "value": -500}])) == []
+        assert (
+            sp.receive(_plan(1.0, [{"meter": "bess-1", "name": "active_power_kw", "value": -500}]))
+            == []
+        )
         await sp.apply()
         assert written[-1] == ("active_power_kw", -500.0)
-        assert sp.status()["setpoints"]["bess-1.active_power_kw"] == {"mode": "plan", "value": -500.0, "plan_id": "p-1"}
+        assert sp.status()["setpoints"]["bess-1.active_power_kw"] == {
+            "mode": "plan",
+            "value": -500.0,
+            "plan_id": "p-1",
+        }
         # the plan expires: back to the safe default, and the status says so
         await asyncio.sleep(1.2)
         await sp.apply()
@@ -136,11 +188,18 @@ def test_malformed_mqtt_meter_messages_are_counted_not_fatal() -> None:
     from config.gateway import Device
     from edge_agent.mqtt_meters import samples_from
 
-    d = Device(meter="weather-1", bus="b", topic="t", fields={"irradiance_wm2": "/ghi", "wind_speed_ms": "/wind/speed"},
-               timestamp_field="/ts")
+    d = Device(
+        meter="weather-1",
+        bus="b",
+        topic="t",
+        fields={"irradiance_wm2": "/ghi", "wind_speed_ms": "/wind/speed"},
+        timestamp_field="/ts",
+    )
     ok = samples_from(d, b'{"ghi": 512.5, "wind": {"speed": 7.25}, "ts": "2026-11-23T08:00:00Z"}')
     assert [(s.quantity, s.value, s.ts) for s in ok] == [
-        ("irradiance_wm2", 512.5, "2026-11-23T08:00:00.000Z"), ("wind_speed_ms", 7.25, "2026-11-23T08:00:00.000Z")]
+        ("irradiance_wm2", 512.5, "2026-11-23T08:00:00.000Z"),
+        ("wind_speed_ms", 7.25, "2026-11-23T08:00:00.000Z"),
+    ]
     ms = samples_from(d, b'{"ghi": 1, "ts": 1795000000000}')
     assert ms[0].ts == "2026-11-18T11:06:40.000Z" and len(ms) == 1  # a missing field is skipped
     for bad in (b"{nope", b'{"ghi": "high", "ts": 1}', b'{"ghi": 1}'):

@@ -46,7 +46,8 @@ def minimal_requests(profile: DeviceProfile) -> int:
         by_table.setdefault(p.table, []).append((p.address, p.end))
         if p.scale_factor is not None:
             by_table.setdefault(p.scale_factor.table, []).append(
-                (p.scale_factor.address, p.scale_factor.address + 1))
+                (p.scale_factor.address, p.scale_factor.address + 1)
+            )
     for spans in by_table.values():
         spans.sort()
         n = len(spans)
@@ -80,8 +81,10 @@ def test_profile_reads_back_served_values(tmp_path: Path, name: str, order: str)
         path.write_text(yaml.safe_dump(data))
         profile = load_profile(path)
     # values exactly representable after scale: raw integers (or floats) times the scale
-    wanted = {p.quantity: _value_for(p.quantity, p.type, i) * p.scale + p.offset
-              for i, p in enumerate(profile.points)}
+    wanted = {
+        p.quantity: _value_for(p.quantity, p.type, i) * p.scale + p.offset
+        for i, p in enumerate(profile.points)
+    }
     sim = DeviceSim(name, profile, lambda: wanted, keep_served=True)
     sims = SimThread()
     port = free_port()
@@ -89,8 +92,13 @@ def test_profile_reads_back_served_values(tmp_path: Path, name: str, order: str)
         sims.serve(sim, port)
         got: list[Sample] = []
         gw = load_gateway(_gateway(tmp_path, port, name))
-        device = ModbusDevice(gw.devices[0], profile, Line("t", gw.buses[0], None, None),  # type: ignore[arg-type]
-                              got.extend, lambda k, m: None)
+        device = ModbusDevice(
+            gw.devices[0],
+            profile,
+            Line("t", gw.buses[0], None, None),  # type: ignore[arg-type]
+            got.extend,
+            lambda k, m: None,
+        )
 
         async def poll() -> bool:
             ok = await device.poll_once()
@@ -109,13 +117,26 @@ def test_profile_reads_back_served_values(tmp_path: Path, name: str, order: str)
 
 def _gateway(tmp_path: Path, port: int, profile: str) -> Path:
     path = tmp_path / "gw.yaml"
-    path.write_text(yaml.safe_dump({
-        "gateway": "gw-t", "park": "huolingol",
-        "uplink": {"mqtt": "mqtt://127.0.0.1:1883"}, "buffer": {"path": "b.sqlite"},
-        "buses": [{"name": "lan", "kind": "modbus_tcp", "host": "127.0.0.1", "port": port,
-                   "timeout_s": 1.0}],
-        "devices": [{"meter": "m1", "bus": "lan", "unit_id": 1, "profile": profile}],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "gateway": "gw-t",
+                "park": "huolingol",
+                "uplink": {"mqtt": "mqtt://127.0.0.1:1883"},
+                "buffer": {"path": "b.sqlite"},
+                "buses": [
+                    {
+                        "name": "lan",
+                        "kind": "modbus_tcp",
+                        "host": "127.0.0.1",
+                        "port": port,
+                        "timeout_s": 1.0,
+                    }
+                ],
+                "devices": [{"meter": "m1", "bus": "lan", "unit_id": 1, "profile": profile}],
+            }
+        )
+    )
     return path
 
 

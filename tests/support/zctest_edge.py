@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
@@ -32,25 +33,39 @@ class SimThread:
 
     def close(self) -> None:
         for s in self.servers:
-            try:
+            with contextlib.suppress(Exception):  # a server that failed already is fine
                 self.run(s.shutdown(), timeout=5)
-            except Exception:
-                pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
 
-def write_gateway(path: Path, *, mqtt_url: str, devices: list[dict[str, Any]],
-                  buses: list[dict[str, Any]] | None = None, park: str = "huolingol",
-                  gateway: str = "gw-hlgl-01", max_mb: float = 50, batch_max_samples: int = 200,
-                  batch_max_seconds: float = 0.5, status_interval_s: float = 1.0) -> Path:
+def write_gateway(
+    path: Path,
+    *,
+    mqtt_url: str,
+    devices: list[dict[str, Any]],
+    buses: list[dict[str, Any]] | None = None,
+    park: str = "huolingol",
+    gateway: str = "gw-hlgl-01",
+    max_mb: float = 50,
+    batch_max_samples: int = 200,
+    batch_max_seconds: float = 0.5,
+    status_interval_s: float = 1.0,
+) -> Path:
     doc = {
-        "gateway": gateway, "park": park,
-        "uplink": {"mqtt": mqtt_url, "batch_max_samples": batch_max_samples,
-                   "batch_max_seconds": batch_max_seconds, "status_interval_s": status_interval_s},
+        "gateway": gateway,
+        "park": park,
+        "uplink": {
+            "mqtt": mqtt_url,
+            "batch_max_samples": batch_max_samples,
+            "batch_max_seconds": batch_max_seconds,
+            "status_interval_s": status_interval_s,
+        },
         "buffer": {"path": "buffer.sqlite", "max_mb": max_mb},
-        "buses": buses or [{"name": "lan", "kind": "modbus_tcp", "host": "127.0.0.1", "port": 1,
-                            "timeout_s": 0.5}],
+        "buses": buses
+        or [
+            {"name": "lan", "kind": "modbus_tcp", "host": "127.0.0.1", "port": 1, "timeout_s": 0.5}
+        ],
         "devices": devices,
     }
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
