@@ -17,7 +17,7 @@ from typing import Any
 from config import Gateway, load_gateway
 from config.gateway import ModbusRtuBus, ModbusTcpBus, MqttBus
 from config.loader import gateway_profiles
-from edge_agent.buffer import Buffer
+from edge_agent.buffer import Buffer, SampleSink
 from edge_agent.modbus import Line, ModbusDevice
 from edge_agent.mqtt_meters import MqttMeters
 from edge_agent.setpoints import SetpointManager
@@ -35,6 +35,7 @@ class Agent:
         if not buffer_path.is_absolute():
             buffer_path = self.path.parent / buffer_path
         self.buffer = Buffer(buffer_path, self.gw.buffer.max_mb)
+        self.sink = SampleSink(self.buffer)
         self.events: deque[tuple[float, str, str]] = deque(maxlen=200)
         self.lines: dict[str, Line] = {}
         self.devices: dict[str, ModbusDevice] = {}
@@ -46,13 +47,13 @@ class Agent:
                 continue
             line = self._line(bus, device.host, device.port)
             self.devices[device.meter] = ModbusDevice(
-                device, profiles[device.meter], line, self.buffer.put, self.event
+                device, profiles[device.meter], line, self.sink.emit, self.event
             )
         for bus in self.gw.buses:
             if isinstance(bus, MqttBus):
                 devs = [d for d in self.gw.devices if d.bus == bus.name]
                 if devs:
-                    self.mqtt.append(MqttMeters(bus, devs, self.buffer.put))
+                    self.mqtt.append(MqttMeters(bus, devs, self.sink.emit))
         self.setpoints = SetpointManager(self.devices, self.event)
         self._setpoint_inbox: asyncio.Queue[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -101,6 +102,7 @@ class Agent:
         ]
         tasks += [
             asyncio.create_task(self._pump(stop), name="uplink"),
+            asyncio.create_task(self._flush(stop), name="flush"),
             asyncio.create_task(self._status(stop), name="status"),
             asyncio.create_task(self._setpoint_loop(stop), name="setpoints"),
             asyncio.create_task(self._limit(stop), name="buffer-limit"),
@@ -116,12 +118,19 @@ class Agent:
             self.uplink.stop(self.status())
             for line in self.lines.values():
                 line.close()
+            self.sink.flush()
             self.buffer.close()
 
     async def _pump(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await asyncio.to_thread(self.uplink.pump)
             await asyncio.sleep(self.pump_interval_s)
+
+    async def _flush(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(self.sink.max_delay_s)
+            if self.sink.pending:
+                self.sink.flush()
 
     async def _status(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

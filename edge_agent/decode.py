@@ -11,27 +11,27 @@ from collections.abc import Sequence
 
 _FORMAT = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "float32": "f", "float64": "d"}
 _WORDS = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4}
+_WORDS_STRUCT = {n: struct.Struct(f">{n}H") for n in (1, 2, 4)}
+_VALUE_STRUCT = {t: struct.Struct(f">{f}") for t, f in _FORMAT.items()}
 
 
 def decode(words: Sequence[int], dtype: str, word_order: str = "big") -> float:
     """The raw number held by ``words`` (len = the type's register count)."""
     n = _WORDS[dtype]
-    ordered = list(words[:n]) if word_order == "big" else list(reversed(words[:n]))
-    raw = struct.pack(f">{n}H", *ordered)
-    value: float = struct.unpack(f">{_FORMAT[dtype]}", raw)[0]
+    ordered = words[:n] if word_order == "big" else list(reversed(words[:n]))
+    value: float = _VALUE_STRUCT[dtype].unpack(_WORDS_STRUCT[n].pack(*ordered))[0]
     return value
 
 
 def encode(value: float, dtype: str, word_order: str = "big") -> list[int]:
     """Register words for a raw number; integers are rounded, out-of-range values raise."""
     n = _WORDS[dtype]
-    fmt = _FORMAT[dtype]
-    number: float | int = value if fmt in "fd" else round(value)
+    number: float | int = value if _FORMAT[dtype] in "fd" else round(value)
     try:
-        raw = struct.pack(f">{fmt}", number)
+        raw = _VALUE_STRUCT[dtype].pack(number)
     except struct.error as exc:
         raise ValueError(f"{value} does not fit {dtype}") from exc
-    words = list(struct.unpack(f">{n}H", raw))
+    words = list(_WORDS_STRUCT[n].unpack(raw))
     return words if word_order == "big" else list(reversed(words))
 
 

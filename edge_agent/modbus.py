@@ -22,7 +22,7 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from config.gateway import Device, ModbusRtuBus, ModbusTcpBus
-from config.profile import DeviceProfile, Setpoint
+from config.profile import REGISTER_COUNT, DeviceProfile, Setpoint
 from edge_agent.buffer import Sample
 from edge_agent.coalesce import ReadBlock, plan_reads
 from edge_agent.decode import decode, encode, scaled
@@ -159,36 +159,54 @@ class ModbusDevice:
         self.line = line
         self.unit = device.unit_id
         self.blocks: list[ReadBlock] = plan_reads(profile)
+        self.layout = self._layout()
         self.emit = emit
         self.event = event
         self.state = DeviceState()
         self.max_backoff_s = max_backoff_s
 
-    def decode_blocks(self, data: dict[tuple[str, int], list[int]]) -> list[tuple[str, float]]:
-        """(quantity, value) for every point, from the registers of each block."""
-        words: dict[tuple[str, int], int] = {}
-        for (table, start), regs in data.items():
-            for i, w in enumerate(regs):
-                words[(table, start + i)] = w
+    def _layout(self) -> list[tuple[str, int, int, str, str, float, float, tuple[int, int] | None]]:
+        """Per point: (quantity, block, offset, type, word order, scale, offset, sf place)."""
+
+        def place(table: str, address: int) -> tuple[int, int]:
+            for i, b in enumerate(self.blocks):
+                if b.table == table and b.start <= address < b.end:
+                    return i, address - b.start
+            raise AssertionError(f"{table} {address} is in no read block")
+
         out = []
         for p in self.profile.points:
-            regs = [words[(p.table, p.address + i)] for i in range(p.count)]
-            raw = decode(regs, p.type, p.word_order or self.profile.word_order)
-            sf = None
-            if p.scale_factor is not None:
-                sf = int(decode([words[(p.scale_factor.table, p.scale_factor.address)]], "int16"))
-            out.append((p.quantity, scaled(raw, p.scale, p.offset, sf)))
+            bi, off = place(p.table, p.address)
+            sf = place(p.scale_factor.table, p.scale_factor.address) if p.scale_factor else None
+            out.append(
+                (
+                    p.quantity,
+                    bi,
+                    off,
+                    p.type,
+                    p.word_order or self.profile.word_order,
+                    p.scale,
+                    p.offset,
+                    sf,
+                )
+            )
+        return out
+
+    def decode_blocks(self, data: list[list[int]]) -> list[tuple[str, float]]:
+        """(quantity, value) for every point, from the registers of each block (in plan order)."""
+        out = []
+        for quantity, bi, off, dtype, order, scale, offset, sf_at in self.layout:
+            regs = data[bi]
+            raw = decode(regs[off : off + REGISTER_COUNT[dtype]], dtype, order)
+            sf = int(decode([data[sf_at[0]][sf_at[1]]], "int16")) if sf_at else None
+            out.append((quantity, scaled(raw, scale, offset, sf)))
         return out
 
     async def poll_once(self) -> bool:
         started = time.monotonic()
         ts = iso_now()
         try:
-            data = {}
-            for b in self.blocks:
-                data[(b.table, b.start)] = await self.line.read(
-                    b.table, b.start, b.count, self.unit
-                )
+            data = [await self.line.read(b.table, b.start, b.count, self.unit) for b in self.blocks]
             values = self.decode_blocks(data)
         except DeviceError as exc:
             self._failed(str(exc), ts)
