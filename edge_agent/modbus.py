@@ -174,7 +174,7 @@ class ModbusDevice:
                     return i, address - b.start
             raise AssertionError(f"{table} {address} is in no read block")
 
-        out = []
+        out: list[tuple[str, int, int, str, str, float, float, tuple[int, int] | None]] = []
         for p in self.profile.points:
             bi, off = place(p.table, p.address)
             sf = place(p.scale_factor.table, p.scale_factor.address) if p.scale_factor else None
