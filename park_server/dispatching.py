@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from config import Park, load_factors
+from config import Park, load_factors, load_profile
 from config.loader import park_tariff
 from dispatch.scenario import parse_scenario
 from dispatch.solve import DispatchError, solve
@@ -203,16 +203,18 @@ def _zone(park: Park) -> Any:
     return ZoneInfo(park.timezone)
 
 
-def setpoints_of(plan: dict[str, Any], park: Park) -> dict[str, float]:
-    """First-interval setpoints per meter: storage + discharge / - charge, flexible loads - kW."""
+def setpoints_of(plan: dict[str, Any], park: Park, index: int = 0) -> dict[str, float]:
+    """Setpoints per meter for interval ``index``: storage + discharge / - charge, flexible - kW."""
     out: dict[str, float] = {}
     series = plan["series"]
     for m in park.meters:
+        if not any(s.name == "active_power_kw" for s in load_profile(m.profile).setpoints):
+            continue  # a meter that cannot take a setpoint (e.g. the AC side of a rectifier)
         if m.asset in series["storage"]:
             s = series["storage"][m.asset]
-            out[m.id] = float(s["discharge_kw"][0] - s["charge_kw"][0])
+            out[m.id] = float(s["discharge_kw"][index] - s["charge_kw"][index])
         elif m.asset in series["flexible_loads"]:
-            out[m.id] = -float(series["flexible_loads"][m.asset]["kw"][0])
+            out[m.id] = -float(series["flexible_loads"][m.asset]["kw"][index])
     return out
 
 
@@ -263,15 +265,21 @@ def plan_park(
 
 
 def publish_setpoints(
-    state: ServerState, park_id: str, plan_id: str, valid_until_ms: int, points: dict[str, float]
+    state: ServerState,
+    park_id: str,
+    plan_id: str,
+    valid_until_ms: int,
+    points: dict[str, float],
+    only: str | None = None,
 ) -> int:
-    """Send each gateway the setpoints of the meters it reads; return how many messages went out."""
+    """Send each gateway (or only ``only``) the setpoints of the meters it reads; return how many
+    messages went out."""
     link = state.mqtt
     if link is None:
         return 0
     sent = 0
     for (park, gateway), meters in state.gateway_meters().items():
-        if park != park_id:
+        if park != park_id or (only is not None and gateway != only):
             continue
         items = [
             {"meter": m, "name": "active_power_kw", "value": round(v, 3)}
@@ -287,6 +295,24 @@ def publish_setpoints(
             )
             sent += 1
     return sent
+
+
+def publish_in_force(state: ServerState, park_id: str, gateway: str | None = None) -> int:
+    """Publish the current interval's setpoints of the plan in force (to one gateway or all)."""
+    now = now_ms()
+    with Session(state.engine) as session:
+        plan = plan_in_force(session, park_id, now)
+        row = session.get(ParkRow, park_id)
+    if plan is None or row is None:
+        return 0
+    park = Park.model_validate_json(row.config_json)
+    start = int(datetime.fromisoformat(plan["start"].replace("Z", "+00:00")).timestamp() * 1000)
+    index = (now - start) // QUARTER_MS
+    if index < 0 or index >= len(plan["series"]["grid_import_kw"]):
+        return 0
+    points = setpoints_of(plan, park, int(index))
+    valid_until = start + (index + 1) * QUARTER_MS
+    return publish_setpoints(state, park_id, plan["plan_id"], valid_until, points, only=gateway)
 
 
 def plan_in_force(

@@ -164,7 +164,11 @@ class MqttLink:
                 len(result.rejected),
                 result.rejected[0]["reason"],
             )
-        self.state.note_meters(park, gateway, body.get("samples"))
+        if self.state.note_meters(park, gateway, body.get("samples")):
+            # a gateway (re)appeared with meters: give it the setpoints in force at once
+            from park_server.dispatching import publish_in_force
+
+            publish_in_force(self.state, park, gateway)
         if result.batch is not None:
             self.publish(park, gateway, "ack", {"batch": result.batch})
 

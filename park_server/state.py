@@ -101,16 +101,18 @@ class ServerState:
         self._gateways.add(key)
         return True
 
-    def note_meters(self, park_id: str, gateway_id: str, samples: object) -> None:
-        """Remember which meters a gateway reads (setpoints go to the gateway that has the meter)."""
+    def note_meters(self, park_id: str, gateway_id: str, samples: object) -> bool:
+        """Remember which meters a gateway reads (setpoints go to the gateway that has the meter);
+        True when the gateway brought meters not seen before."""
         if not isinstance(samples, list):
-            return
+            return False
         seen = {s.get("meter") for s in samples if isinstance(s, dict)}
         known = self._gateway_meters.setdefault((park_id, gateway_id), set())
         new = {m for m in seen if isinstance(m, str)} - known
         if new:
             with self._lock:
                 known |= new
+        return bool(new)
 
     def gateway_meters(self) -> dict[tuple[str, str], set[str]]:
         with self._lock:

@@ -24,6 +24,7 @@ Handler = Callable[[argparse.Namespace], int]
 #: subcommand -> "module:function" that runs it; filled in as each part of zcpark lands.
 COMMANDS: dict[str, str] = {
     "check": "zcpark.check:run",
+    "demo": "zcpark.demo:run",
     "dispatch solve": "dispatch.cli:run_solve",
     "server": "park_server.cli:run_server",
     "edge": "edge_agent.cli:run_edge",
@@ -40,7 +41,13 @@ NOT_BUILT = "not built yet in this version of zcpark"
 def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("demo", help="run the whole system on embedded defaults (see README)")
+    p = sub.add_parser("demo", help="run the whole system on embedded defaults (see README)")
+    p.add_argument("--workdir", default="var/demo")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--modbus-port-base", type=int, default=15020)
+    p.add_argument("--mqtt-url", help="use this broker instead of 127.0.0.1:1883 or a new one")
+    p.add_argument("--seconds", type=float, default=0, help="stop after this long (0: Ctrl-C)")
 
     p = sub.add_parser("server", help="run the park server (FastAPI)")
     p.add_argument("--host", default="127.0.0.1")
@@ -52,6 +59,7 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("simulate", help="serve a park's devices as Modbus/MQTT simulators")
     p.add_argument("park", metavar="PARK.yaml")
     p.add_argument("--modbus-port-base", type=int, default=15020)
+    p.add_argument("--fault", action="append", metavar="METER=drop|slow:MS|exception:CODE")
 
     p = sub.add_parser("db", help="database schema")
     dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)

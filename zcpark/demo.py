@@ -1,0 +1,213 @@
+"""``zcpark demo``: the whole system on embedded defaults, on this machine.
+
+A Mosquitto broker (the local one on 1883, or one started on a free port), the park server on
+SQLite with the six shipped parks, device simulators for Huolin Gol, and an edge agent reading
+them — data flows simulator -> agent -> MQTT -> server, the dispatcher plans every minute and its
+setpoints flow back to the simulated battery and potlines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zcpark.cli import UsageError
+
+DEMO_PARK = "huolingol"
+DEMO_GATEWAY = "gw-demo"
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _broker(workdir: Path, url: str | None) -> tuple[str, subprocess.Popen[bytes] | None]:
+    if url:
+        return url, None
+    if _port_open("127.0.0.1", 1883):
+        return "mqtt://127.0.0.1:1883", None
+    if shutil.which("mosquitto") is None:
+        raise UsageError(
+            "no MQTT broker on 127.0.0.1:1883 and no 'mosquitto' to start one "
+            "(install it: apt-get install mosquitto, or run make demo)"
+        )
+    port = _free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+    proc = subprocess.Popen(
+        ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    for _ in range(100):
+        if _port_open("127.0.0.1", port):
+            break
+        time.sleep(0.05)
+    return f"mqtt://127.0.0.1:{port}", proc
+
+
+def _prepare_database(url: str, workdir: Path) -> tuple[str, str]:
+    from sqlmodel import Session, select
+
+    from config import shipped_parks
+    from park_server import crud
+    from park_server.db import make_engine
+    from park_server.migrate import upgrade
+    from park_server.models import UserRow
+
+    upgrade(url)
+    engine = make_engine(url)
+    secret_file = workdir / "admin-password.txt"
+    with Session(engine) as session:
+        crud.sync_park_files(session, paths=shipped_parks())
+        if session.exec(select(UserRow).where(UserRow.name == "admin")).first() is None:
+            password = secrets.token_urlsafe(9)
+            crud.create_user(session, name="admin", role="admin", parks=[], password=password)
+            secret_file.write_text(password + "\n")
+        password = secret_file.read_text().strip()
+        key = crud.create_gateway(session, park_id=DEMO_PARK, gateway_id=DEMO_GATEWAY)
+    engine.dispose()
+    return password, key
+
+
+def _gateway_file(workdir: Path, mqtt_url: str, port_base: int) -> Path:
+    from config import load_park
+    from config.loader import PARKS_DIR
+
+    park = load_park(PARKS_DIR / f"{DEMO_PARK}.yaml")
+    doc = {
+        "gateway": DEMO_GATEWAY,
+        "park": DEMO_PARK,
+        "uplink": {
+            "mqtt": mqtt_url,
+            "batch_max_samples": 500,
+            "batch_max_seconds": 1.0,
+            "status_interval_s": 10,
+        },
+        "buffer": {"path": "gw-demo.sqlite", "max_mb": 512},
+        "buses": [
+            {
+                "name": "plant-lan",
+                "kind": "modbus_tcp",
+                "host": "127.0.0.1",
+                "port": port_base,
+                "timeout_s": 1.0,
+            }
+        ],
+        "devices": [
+            {
+                "meter": m.id,
+                "bus": "plant-lan",
+                "port": port_base + i,
+                "unit_id": 1,
+                "profile": m.profile,
+                "poll_interval_s": 1,
+            }
+            for i, m in enumerate(park.meters)
+        ],
+    }
+    path = workdir / "gw-demo.yaml"
+    path.write_text("# written by zcpark demo\n" + yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from config import load_park
+    from config.loader import PARKS_DIR
+    from edge_agent.agent import Agent
+    from edge_agent.simulate import start_park
+    from park_server.app import create_app
+    from park_server.settings import Settings
+
+    workdir = Path(args.workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    mqtt_url, broker = _broker(workdir, args.mqtt_url)
+    db_url = f"sqlite:///{workdir / 'zcpark.db'}"
+    password, key = _prepare_database(db_url, workdir)
+    gw_path = _gateway_file(workdir, mqtt_url, args.modbus_port_base)
+    settings = Settings(database_url=db_url, mqtt_url=mqtt_url, dispatch_interval_s=60.0)
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
+    )
+    park = load_park(PARKS_DIR / f"{DEMO_PARK}.yaml")
+
+    print(f"zcpark demo in {workdir}")
+    print(f"  MQTT broker   {mqtt_url}{' (started for the demo)' if broker else ''}")
+    print(f"  park server   http://{args.host}:{args.port}/api/v1  (OpenAPI: /openapi.json)")
+    print(f"  sign in as    admin / {password}")
+    print(
+        f"  simulators    {len(park.meters)} devices of {DEMO_PARK} on 127.0.0.1:"
+        f"{args.modbus_port_base}..{args.modbus_port_base + len(park.meters) - 1}"
+    )
+    print(f"  edge agent    {gw_path} (gateway key of {DEMO_GATEWAY}: {key[:14]}...)")
+    print("  Ctrl-C stops everything." if not args.seconds else f"  running for {args.seconds:g} s")
+    sys.stdout.flush()
+
+    async def main() -> dict[str, Any]:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        model, sims, servers = await start_park(park, args.modbus_port_base)
+        agent = Agent(gw_path)
+        agent_task = asyncio.create_task(agent.run(stop))
+        server_task = asyncio.create_task(server.serve())
+        if args.seconds:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), args.seconds)
+        else:
+            await stop.wait()
+        stop.set()
+        summary = _summary(db_url)
+        summary["agent"] = agent.status()
+        server.should_exit = True
+        await asyncio.gather(agent_task, server_task, return_exceptions=True)
+        for s in servers:
+            await s.shutdown()  # type: ignore[no-untyped-call]
+        del sims, model
+        return summary
+
+    try:
+        summary = asyncio.run(main())
+    finally:
+        if broker is not None:
+            broker.terminate()
+            broker.wait(5)
+    print("summary: " + json.dumps(summary, default=str))
+    return 0
+
+
+def _summary(db_url: str) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    from park_server.db import make_engine
+
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        samples = conn.execute(text("SELECT COUNT(*) FROM measurement")).scalar_one()
+        meters = conn.execute(text("SELECT COUNT(DISTINCT meter_id) FROM measurement")).scalar_one()
+        plans = conn.execute(text("SELECT COUNT(*) FROM dispatch_plan")).scalar_one()
+    engine.dispose()
+    return {"samples_stored": samples, "meters_reporting": meters, "plans": plans}
