@@ -5,6 +5,7 @@ set -euo pipefail
 # command-or-file -> Debian package
 declare -A NEED=(
   [mosquitto]=mosquitto
+  [socat]=socat
 )
 
 missing=()
