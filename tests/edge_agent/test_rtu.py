@@ -3,6 +3,7 @@ overlap and keep the bus's inter-request delay."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 import time
@@ -101,5 +102,5 @@ def test_two_devices_share_an_rs485_line(tmp_path: Path) -> None:
     assert {s.meter for s in got} == {"aux-load", "aux-load-2"}
     # chint-dtsu666 needs 2 requests a poll: 12 requests, never closer than the 30 ms delay
     assert len(arrivals) == 12
-    gaps = [y - x for x, y in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [y - x for x, y in itertools.pairwise(arrivals)]
     assert min(gaps) >= 0.025, gaps
