@@ -38,7 +38,7 @@ class Uplink:
         buffer: Buffer,
         on_setpoints: Callable[[bytes], None],
         window: int = 40,
-        resend_after_s: float = 30.0,
+        resend_after_s: float = 10.0,
     ) -> None:
         self.gw = gateway
         self.buffer = buffer

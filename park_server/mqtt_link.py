@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -29,6 +31,7 @@ from park_server.timeutil import now_ms
 log = logging.getLogger("zcpark.mqtt")
 
 TELEMETRY = "$share/zcpark/zcpark/v1/+/+/telemetry"
+SESSION_EXPIRY_S = 300
 STATUS = "zcpark/v1/+/+/status"
 
 
@@ -62,12 +65,22 @@ class MqttLink:
     def start(self) -> None:
         self._worker.start()
         self.client.reconnect_delay_set(1, 2)
-        self.client.connect_async(self.host, self.port, keepalive=30)
+        # a session that outlives a broker restart or a short network loss: the broker keeps the
+        # shared subscription and queues telemetry for it, instead of dropping what gateways send
+        # before this server has subscribed again
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        self.client.connect_async(
+            self.host, self.port, keepalive=30, clean_start=False, properties=props
+        )
         self.client.loop_start()
 
     def stop(self) -> None:
+        # a clean stop ends the session at once, so the broker queues nothing for this instance
+        props = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = 0
+        self.client.disconnect(properties=props)
         self.client.loop_stop()
-        self.client.disconnect()
         self.inbox.put(None)
         self._worker.join(timeout=10)
 

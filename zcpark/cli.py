@@ -25,6 +25,7 @@ Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, str] = {
     "check": "zcpark.check:run",
     "demo": "zcpark.demo:run",
+    "forecast backtest": "forecasting.cli:run_backtest_cmd",
     "dispatch solve": "dispatch.cli:run_solve",
     "server": "park_server.cli:run_server",
     "edge": "edge_agent.cli:run_edge",
