@@ -35,10 +35,11 @@ def regularise(values: pd.Series) -> tuple[pd.Series, int]:
     """Values on a regular UTC grid (the data's own step) and the number of steps per day."""
     values = values.sort_index()
     values = values[~values.index.duplicated(keep="first")]
-    diffs = np.diff(pd.DatetimeIndex(values.index).asi8)
+    idx = pd.DatetimeIndex(values.index)
+    diffs = np.diff(idx.asi8)  # in the index's own unit (pandas 3 keeps s, ms, us or ns)
     if len(diffs) == 0 or np.median(diffs) <= 0:
         raise ValueError("the time column needs at least two distinct, increasing times")
-    step = pd.Timedelta(int(np.median(diffs)), unit="ns")
+    step = pd.Timedelta(int(np.median(diffs)), unit=idx.unit)
     ppd = round(pd.Timedelta(days=1) / step)
     if ppd < 1 or pd.Timedelta(days=1) % step != pd.Timedelta(0):
         raise ValueError(f"the data's step {step} does not divide a day")
