@@ -38,7 +38,7 @@ class Uplink:
         buffer: Buffer,
         on_setpoints: Callable[[bytes], None],
         window: int = 40,
-        resend_after_s: float = 10.0,
+        resend_after_s: float = 3.0,
     ) -> None:
         self.gw = gateway
         self.buffer = buffer
@@ -67,6 +67,7 @@ class Uplink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         self.connected = threading.Event()
         self.acked = 0
         self.sent = 0
@@ -98,8 +99,13 @@ class Uplink:
             return
         client.subscribe([(f"{self.root}/ack", 1), (f"{self.root}/setpoints", 1)])
         self.buffer.mark_all_unsent()  # anything in flight may be lost: send it again
-        self.connected.set()
         log.info("uplink connected to %s:%s", self.host, self.port)
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, props: Any
+    ) -> None:
+        # send only once the ack subscription stands, or the first acks could be missed
+        self.connected.set()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any

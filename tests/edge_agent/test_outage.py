@@ -149,4 +149,9 @@ def test_outage_and_kill_lose_nothing_and_duplicate_nothing(
     assert first_after <= 5.0
     live_rate = backlog / OUTAGE_S  # samples per second while the broker was away
     drain_rate = backlog / max(drained_after - first_after, 0.1)
+    print(
+        f"outage: {backlog} reads buffered in {OUTAGE_S:.0f} s ({live_rate:.1f}/s); reconnected "
+        f"{first_after:.1f} s after the broker returned; drained in {drained_after - first_after:.1f} s "
+        f"({drain_rate:.0f}/s, {drain_rate / live_rate:.0f}x)"
+    )
     assert drain_rate >= 10 * live_rate, (backlog, first_after, drained_after)
