@@ -42,25 +42,25 @@ class Buffer(Frozen):
     max_mb: float = Field(2048, gt=0)
 
 
-class ModbusTcpBus(Frozen):
-    kind: Literal["modbus_tcp"]
+class _ModbusBus(Frozen):
     name: str
-    host: str
-    port: int = Field(502, ge=1, le=65535)
     timeout_s: float = Field(1.0, gt=0, le=60)
     inter_request_delay_ms: float = Field(0, ge=0, le=10_000)
 
 
-class ModbusRtuBus(Frozen):
+class ModbusTcpBus(_ModbusBus):
+    kind: Literal["modbus_tcp"]
+    host: str
+    port: int = Field(502, ge=1, le=65535)
+
+
+class ModbusRtuBus(_ModbusBus):
     kind: Literal["modbus_rtu"]
-    name: str
     port: str
     baudrate: int = Field(9600, ge=300, le=921_600)
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1
     bytesize: Literal[7, 8] = 8
-    timeout_s: float = Field(1.0, gt=0, le=60)
-    inter_request_delay_ms: float = Field(0, ge=0, le=10_000)
 
 
 class MqttBus(Frozen):

@@ -12,14 +12,19 @@ from config.errors import ConfigError
 Lines = dict[tuple[str | int, ...], int]
 
 
-def read_yaml(path: Path) -> tuple[Any, Lines]:
-    """Parse ``path``; return the data and a map from key path to 1-based line number."""
+def read_text(path: Path) -> str:
+    """A configuration file's text; a missing or unreadable file is a ConfigError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(path, "(file)", "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, "(file)", f"cannot be read: {exc}") from None
+
+
+def read_yaml(path: Path) -> tuple[Any, Lines]:
+    """Parse ``path``; return the data and a map from key path to 1-based line number."""
+    text = read_text(path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from config.base import Frozen, field_error, to_config_error
 from config.errors import ConfigError
+from config.yamlio import read_text
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -232,12 +233,7 @@ def parse_scenario(data: object, origin: str = "scenario") -> Scenario:
 
 def read_scenario(path: str | Path) -> Scenario:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(path, "(file)", "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "(file)", f"cannot be read: {exc}") from None
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
