@@ -127,10 +127,15 @@ class Agent:
             await asyncio.sleep(self.pump_interval_s)
 
     async def _flush(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            await asyncio.sleep(self.sink.max_delay_s)
-            if self.sink.pending:
-                self.sink.flush()
+        """Write the sink to disk every 20 ms, in a worker thread, off the polling path."""
+        self.sink.background = True
+        try:
+            while not stop.is_set():
+                await asyncio.sleep(self.sink.max_delay_s)
+                if self.sink.pending:
+                    await asyncio.to_thread(self.sink.flush)
+        finally:
+            self.sink.background = False
 
     async def _status(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

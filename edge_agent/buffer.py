@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sample (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,  -- rowid: new rows always above the highest id in use
     ts TEXT NOT NULL, meter TEXT NOT NULL, quantity TEXT NOT NULL,
     value REAL NOT NULL, quality TEXT NOT NULL,
     batch INTEGER
@@ -247,6 +247,9 @@ class SampleSink:
         self.pending: list[Sample] = []
         self.since = 0.0
         self._lock = threading.Lock()
+        #: True when a flusher (the agent's, in a worker thread) writes every ``max_delay_s``;
+        #: then polls only append, and disk writes stay off the polling path
+        self.background = False
 
     def emit(self, samples: list[Sample]) -> None:
         now = time.monotonic()
@@ -254,7 +257,9 @@ class SampleSink:
             if not self.pending:
                 self.since = now
             self.pending.extend(samples)
-            due = len(self.pending) >= self.max_pending or now - self.since >= self.max_delay_s
+            due = len(self.pending) >= self.max_pending or (
+                not self.background and now - self.since >= self.max_delay_s
+            )
         if due:
             self.flush()
 
