@@ -9,6 +9,7 @@ CO2 of imports uses the park's grid factor (config/factors).
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,6 +77,14 @@ def park_kpis(conn: Connection, park: Park, period: str, day: date) -> dict[str,
     ef = park.emission_factor
     factor = factors.grid_factor(ef.region, ef.year)
     renewables = e["pv"] + e["wind"]
+    planned = conn.execute(
+        text(
+            "SELECT plan_json FROM dispatch_plan WHERE park_id = :p AND kind = 'day_ahead' "
+            "AND start_ms >= :s AND start_ms < :e"
+        ),
+        {"p": park.id, "s": start, "e": end},
+    ).all()
+    curtailed = [json.loads(r[0])["kpis"]["curtailed_kwh"] for r in planned]
     return {
         "park": park.id,
         "period": period,
@@ -94,6 +103,9 @@ def park_kpis(conn: Connection, park: Park, period: str, day: date) -> dict[str,
             min(1.0, (renewables - e["export"]) / consumption) if consumption > 0 else None
         ),
         "co2_t": e["import"] * factor.value / 1000.0,
+        # curtailment needs the power that was available, which meters do not measure: this is
+        # what the day-ahead plans of the period expected to curtail (None without plans)
+        "curtailed_kwh_planned": sum(curtailed) if curtailed else None,
         "grid_factor": {
             "region": ef.region,
             "year": ef.year,

@@ -6,9 +6,12 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from park_server.deps import GatewayDep, SessionDep, StateDep
+from park_server.deps import GatewayDep, StateDep
 from park_server.ingest import BatchError, ingest_batch
+from park_server.state import ServerState
 
 router = APIRouter(tags=["ingest"])
 
@@ -29,14 +32,10 @@ async def ingest(request: Request, gateway: GatewayDep, state: StateDep) -> dict
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"this key acts only for gateway {gateway.id!r}"
         )
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(_ingest, state, gateway.park_id, gateway.id, body)
 
 
-def _ingest(state: Any, park_id: str, gateway_id: str, body: Any) -> dict[str, Any]:
-    from sqlmodel import Session
-
+def _ingest(state: ServerState, park_id: str, gateway_id: str, body: Any) -> dict[str, Any]:
     with Session(state.engine) as session:
         try:
             result = ingest_batch(
@@ -59,6 +58,3 @@ def _ingest(state: Any, park_id: str, gateway_id: str, body: Any) -> dict[str, A
         samples_rejected=len(result.rejected),
     )
     return result.as_dict()
-
-
-__all__ = ["SessionDep", "router"]

@@ -155,3 +155,4 @@ def test_kpis_from_rollups(tmp_path: Any) -> None:
     assert k["consumption_kwh"] == pytest.approx(400.0)
     assert k["green_share"] == pytest.approx(0.75)
     assert k["co2_t"] == pytest.approx(100 * 0.6849 / 1000)
+    assert k["curtailed_kwh_planned"] is None  # no day-ahead plan for that day
