@@ -159,3 +159,21 @@ def test_meters_latest_and_measurement_ranges(database_url: str) -> None:
         params.update(start=start, meter="nope")
         r = client.get("/api/v1/parks/huolingol/measurements", params=params, headers=admin)
         assert r.status_code == 404
+
+
+def test_partly_resent_batch_stores_only_the_new_samples(database_url: str) -> None:
+    server = make_server(database_url)
+    key = {"Authorization": f"Bearer {server.keys['gw-hlgl-01']}"}
+    with server.client() as client:
+        first = batch(100, batch_no=1)
+        assert client.post("/api/v1/ingest", json=first, headers=key).json()["accepted"] == 100
+        both = batch(150, batch_no=2)  # the first 100 again, and 50 new ones
+        r = client.post("/api/v1/ingest", json=both, headers=key).json()
+        assert r == {"accepted": 50, "duplicates": 100, "rejected": []}
+        assert _count(server) == 150
+        # and a fresh batch after that still takes the fast path and stores everything
+        later = batch(20, batch_no=3, start_ms=None)
+        for s in later["samples"]:  # type: ignore[union-attr]
+            s["meter"] = "aux-load"
+        assert client.post("/api/v1/ingest", json=later, headers=key).json()["accepted"] == 20
+        assert _count(server) == 170
