@@ -11,8 +11,9 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from park_server import alarms, dispatching
+from park_server import alarms, dispatching, forecasts
 from park_server.api import auth, dispatch, ingest, parks
+from park_server.api import forecasts as forecast_routes
 from park_server.db import make_engine
 from park_server.mqtt_link import MqttLink
 from park_server.rollups import refresh_rollups
@@ -59,6 +60,7 @@ def create_app(
             jobs = Jobs(state)
             jobs.add("rollups", rollup_job, seconds=30)
             jobs.add("alarms", alarm_job, seconds=30)
+            jobs.add("forecasts", forecasts.forecast_job, seconds=900)
             jobs.add(
                 "dispatch-rolling", dispatching.rolling_job, seconds=settings.dispatch_interval_s
             )
@@ -93,6 +95,7 @@ def create_app(
     api.include_router(ingest.router)
     api.include_router(parks.router)
     api.include_router(dispatch.router)
+    api.include_router(forecast_routes.router)
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, Any]:

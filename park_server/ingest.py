@@ -120,7 +120,7 @@ def validate_batch(
         if (
             info is None
             or quantity not in QUANTITIES
-            or type(value) not in (float, int)
+            or not (type(value) is int or isinstance(value, float))  # bool is an int: refused
             or not isfinite(value)
             or ts is None
             or quality is None

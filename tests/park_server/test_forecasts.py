@@ -1,0 +1,131 @@
+"""Server forecasts: trained on stored measurements, 48 h at 15 min, fallbacks said, accuracy."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from sqlmodel import Session
+from zctest_server import make_server
+
+from config import Park
+from park_server import crud
+from park_server.app import rollup_job
+from park_server.forecasts import HORIZON, accuracy, issue_forecast
+from park_server.ingest import ingest_batch, load_park_meters
+from park_server.models import ForecastRow
+from park_server.state import ServerState
+from park_server.timeutil import QUARTER_MS, format_ts, now_ms
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _pv_kw(ms: int, day_factor: float) -> float:
+    local = datetime.fromtimestamp(ms / 1000, TZ)
+    hour = local.hour + local.minute / 60
+    return 200_000 * max(0.0, float(np.sin((hour - 6) / 12 * np.pi))) * day_factor
+
+
+def test_pv_forecast_from_measurements_fallback_and_accuracy(tmp_path: Path) -> None:
+    server = make_server(f"sqlite:///{tmp_path / 'f.db'}")
+    rng = np.random.default_rng(5)
+    now = now_ms()
+    start = now - now % QUARTER_MS - 17 * 86_400_000
+    factors = rng.uniform(0.5, 1.0, 18)
+    times = list(range(start, now - now % QUARTER_MS, QUARTER_MS))
+    samples = [
+        {
+            "ts": format_ts(t),
+            "meter": "pv-1",
+            "quantity": "active_power_kw",
+            "value": _pv_kw(t, factors[(t - start) // 86_400_000]),
+        }
+        for t in times
+    ]
+    with Session(server.engine) as session:
+        meters = load_park_meters(session, "huolingol")
+        for i in range(0, len(samples), 500):
+            res = ingest_batch(
+                session,
+                {
+                    "v": 1,
+                    "park": "huolingol",
+                    "gateway": "gw-hlgl-01",
+                    "batch": i,
+                    "samples": samples[i : i + 500],
+                },
+                park=meters,
+                gateway_id="gw-hlgl-01",
+            )
+            assert res.accepted == len(samples[i : i + 500]), res.rejected[:3]
+    rollup_job(ServerState(server.settings, server.engine))
+    with Session(server.engine) as session:
+        park = crud.park_config(session, park_id="huolingol")
+        assert isinstance(park, Park)
+        row = issue_forecast(session, park, "pv", now)
+        assert row is not None and row.model != "fallback"
+        points = json.loads(row.values_json)
+        assert len(points) == HORIZON
+        p = np.array([[x["p10"], x["p50"], x["p90"]] for x in points])
+        assert np.all(p[:, 0] <= p[:, 1]) and np.all(p[:, 1] <= p[:, 2])
+        assert p.min() >= 0 and p.max() <= 200_000
+        hours = [
+            datetime.fromisoformat(x["ts"].replace("Z", "+00:00")).astimezone(TZ).hour
+            for x in points
+        ]
+        night = [p50 for p50, h in zip(p[:, 1], hours, strict=True) if h in (0, 1, 2, 23)]
+        noon = [p50 for p50, h in zip(p[:, 1], hours, strict=True) if h in (11, 12)]
+        assert max(night) < 5_000 and min(noon) > 50_000
+        # no wind data: the fallback is used, and said
+        wind = issue_forecast(session, park, "wind", now)
+        assert wind is not None and wind.model == "fallback"
+        assert "fewer than 14 days" in json.loads(wind.meta_json)["fallback"]
+        # accuracy: a forecast issued 10:00 the day before that equals the measurements
+        day = (datetime.now(TZ) - timedelta(days=2)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        issued = int((day - timedelta(days=1) + timedelta(hours=10)).timestamp() * 1000)
+        day_times = range(
+            int(day.timestamp() * 1000),
+            int((day + timedelta(days=1)).timestamp() * 1000),
+            QUARTER_MS,
+        )
+        exact = [
+            {"ts": format_ts(t), "p10": v * 0.9, "p50": v, "p90": v * 1.1 + 1}
+            for t in day_times
+            for v in [_pv_kw(t, factors[(t - start) // 86_400_000])]
+        ]
+        session.add(
+            ForecastRow(
+                park_id="huolingol",
+                target="pv",
+                issued_ms=issued,
+                model="test",
+                values_json=json.dumps(exact),
+            )
+        )
+        session.commit()
+        acc = {a["date"]: a for a in accuracy(session, park, "pv", 3)}
+        entry = acc[day.date().isoformat()]
+        assert entry["intervals"] == 96
+        assert entry["nmae"] == pytest.approx(0.0, abs=1e-6)
+        assert entry["coverage_p10_p90"] == 1.0
+    with server.client() as client:
+        admin = server.token(client, "ada")
+        r = client.get("/api/v1/parks/huolingol/forecasts", params={"target": "pv"}, headers=admin)
+        assert r.status_code == 200 and len(r.json()["points"]) == HORIZON
+        assert r.json()["meta"]["weather"] == "no weather source configured"
+        r = client.get(
+            "/api/v1/parks/huolingol/forecasts", params={"target": "load"}, headers=admin
+        )
+        assert r.status_code == 404
+        r = client.get(
+            "/api/v1/parks/huolingol/forecasts/accuracy",
+            params={"target": "pv", "days": 3},
+            headers=admin,
+        )
+        assert r.status_code == 200 and len(r.json()) == 3
