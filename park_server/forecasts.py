@@ -119,7 +119,7 @@ def issue_forecast(
         pred = np.column_stack([p50 * 0.8, p50, p50 * 1.2])
         meta.update(
             model="fallback",
-            fallback=("clear-sky shape × capacity" if target == "pv" else "last measured value")
+            fallback=("clear sky × recent measured ratio" if target == "pv" else "last measured value")
             + f" (fewer than {MIN_DAYS} days of measurements)",
         )
     if target in ("pv", "wind"):
@@ -176,6 +176,16 @@ def _fallback(
         from park_server.dispatching import clear_sky_shape
 
         shape: np.ndarray = clear_sky_shape(park, [int(t.value // 1_000_000) for t in times]) * cap
+        recent = history.dropna()
+        if len(recent) >= PER_DAY:  # clear sky × the recent ratio of measured to clear-sky energy
+            past = (
+                clear_sky_shape(
+                    park, [int(t.value // 1_000_000) for t in pd.DatetimeIndex(recent.index)]
+                )
+                * cap
+            )
+            if past.sum() > 0:
+                return shape * float(np.clip(recent.to_numpy().sum() / past.sum(), 0.0, 1.2))
         return shape
     last = history.dropna()
     level = float(last.iloc[-1]) if len(last) else (0.3 * cap if target == "wind" else cap)

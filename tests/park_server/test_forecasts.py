@@ -129,3 +129,48 @@ def test_pv_forecast_from_measurements_fallback_and_accuracy(tmp_path: Path) -> 
             headers=admin,
         )
         assert r.status_code == 200 and len(r.json()) == 3
+
+
+def test_pv_fallback_scales_clear_sky_by_the_recent_ratio(tmp_path: Path) -> None:
+    from park_server.dispatching import clear_sky_shape
+
+    server = make_server(f"sqlite:///{tmp_path / 'g.db'}")
+    now = now_ms()
+    start = now - now % QUARTER_MS - 3 * 86_400_000
+    with Session(server.engine) as session:
+        park = crud.park_config(session, park_id="huolingol")
+        assert isinstance(park, Park)
+        times = list(range(start, now - now % QUARTER_MS, QUARTER_MS))
+        cap = 200_000.0
+        values = clear_sky_shape(park, times) * cap * 0.5  # a hazy week: half of clear sky
+        samples = [
+            {"ts": format_ts(t), "meter": "pv-1", "quantity": "active_power_kw", "value": float(v)}
+            for t, v in zip(times, values, strict=True)
+        ]
+        meters = load_park_meters(session, "huolingol")
+        for i in range(0, len(samples), 500):
+            ingest_batch(
+                session,
+                {
+                    "v": 1,
+                    "park": "huolingol",
+                    "gateway": "gw-hlgl-01",
+                    "batch": i,
+                    "samples": samples[i : i + 500],
+                },
+                park=meters,
+                gateway_id="gw-hlgl-01",
+            )
+    rollup_job(ServerState(server.settings, server.engine))
+    with Session(server.engine) as session:
+        row = issue_forecast(session, park, "pv", now)
+        assert row is not None and row.model == "fallback"
+        assert "recent measured ratio" in json.loads(row.meta_json)["fallback"]
+        points = json.loads(row.values_json)
+        stamps = [
+            int(datetime.fromisoformat(p["ts"].replace("Z", "+00:00")).timestamp() * 1000)
+            for p in points
+        ]
+        expected = clear_sky_shape(park, stamps) * cap * 0.5
+        got = np.array([p["p50"] for p in points])
+        assert np.allclose(got, expected, rtol=0.02, atol=50)
