@@ -119,7 +119,9 @@ def issue_forecast(
         pred = np.column_stack([p50 * 0.8, p50, p50 * 1.2])
         meta.update(
             model="fallback",
-            fallback=("clear sky × recent measured ratio" if target == "pv" else "last measured value")
+            fallback=(
+                "clear sky × recent measured ratio" if target == "pv" else "last measured value"
+            )
             + f" (fewer than {MIN_DAYS} days of measurements)",
         )
     if target in ("pv", "wind"):
