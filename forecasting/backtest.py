@@ -68,6 +68,7 @@ def run_backtest(
     model: QuantileForecaster | None = None
     last_fit: pd.Timestamp | None = None
     trainable = ~np.isnan(y) & ~np.isnan(x["persist"].to_numpy())
+    hours = np.floor(x["hour"].to_numpy()).astype(int) % 24
     for day in days[cfg.min_history_days :]:
         rows = np.nonzero(local_day == day)[0]
         issued = issue[rows[0]]
@@ -82,6 +83,7 @@ def run_backtest(
             model = QuantileForecaster().fit(x[train], y[train] / scale)
             last_fit = issued
         preds[rows] = model.predict(x.iloc[rows]) * scale
+        recalibrate_bands(preds, y, index, hours, rows, issued)
     if cfg.target in ("pv", "wind"):
         preds = np.clip(preds, 0, cfg.capacity_kw if cfg.capacity_kw else None)
     out = pd.DataFrame(
@@ -133,6 +135,37 @@ def run_backtest(
         "skill_vs_persistence": skill(model_nrmse, pers_nrmse),
     }
     return metrics, out
+
+
+BAND_DAYS = 60
+BAND_MIN_DAYS = 14
+
+
+def recalibrate_bands(
+    preds: np.ndarray,
+    y: np.ndarray,
+    index: pd.DatetimeIndex,
+    hours: np.ndarray,
+    rows: np.ndarray,
+    issued: pd.Timestamp,
+) -> None:
+    """Replace the model's P10/P90 of ``rows`` by the 10th/90th percentiles, by hour of day, of the
+    errors of this backtest's own earlier day-ahead forecasts whose targets are known at the issue
+    time (the last 60 days) — once there are 14 days of them. In place."""
+    past = (index < issued) & (index >= issued - pd.Timedelta(days=BAND_DAYS))
+    known = past & ~np.isnan(preds[:, 1]) & ~np.isnan(y)
+    if known.sum() < BAND_MIN_DAYS * 24:
+        return
+    err = y[known] - preds[known, 1]
+    err_hours = hours[known]
+    for h in np.unique(hours[rows]):
+        e = err[err_hours == h]
+        if len(e) < BAND_MIN_DAYS:
+            continue
+        lo, hi = np.quantile(e, 0.1), np.quantile(e, 0.9)
+        sel = rows[hours[rows] == h]
+        preds[sel, 0] = np.minimum(preds[sel, 1] + lo, preds[sel, 1])
+        preds[sel, 2] = np.maximum(preds[sel, 1] + hi, preds[sel, 1])
 
 
 def _normaliser(cfg: BacktestConfig, y: np.ndarray) -> float:

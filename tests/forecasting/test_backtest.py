@@ -132,3 +132,25 @@ def test_cli_writes_metrics_json_and_names_bad_columns(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "--value-col: no column 'nope'" in bad.stderr
+
+
+def test_bands_come_from_earlier_forecast_errors_known_at_issue_time() -> None:
+    from forecasting.backtest import recalibrate_bands
+
+    index = pd.date_range("2026-01-01", periods=30 * 24, freq="h", tz="UTC")
+    hours = np.asarray(index.hour)
+    rng = np.random.default_rng(0)
+    y = rng.normal(0, 1, len(index)) + 10
+    preds = np.column_stack(
+        [np.full(len(index), 9.9), np.full(len(index), 10.0), np.full(len(index), 10.1)]
+    )
+    rows = np.arange(29 * 24, 30 * 24)  # the last day
+    issued = index[rows[0]] - pd.Timedelta(hours=14)
+    recalibrate_bands(preds, y, index, hours, rows, issued)
+    known = index < issued
+    for h in (0, 12):
+        errs = (y - 10.0)[known & (hours == h)]
+        r = rows[hours[rows] == h]
+        assert preds[r, 0][0] == pytest.approx(10 + np.quantile(errs, 0.1))
+        assert preds[r, 2][0] == pytest.approx(10 + np.quantile(errs, 0.9))
+    assert np.all(preds[: 29 * 24, 0] == 9.9)  # earlier rows untouched
