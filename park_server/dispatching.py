@@ -24,7 +24,7 @@ from config import Park, load_factors, load_profile
 from config.loader import park_tariff
 from dispatch.scenario import parse_scenario
 from dispatch.solve import DispatchError, solve
-from park_server.models import ForecastRow, ParkRow, PlanRow
+from park_server.models import ParkRow, PlanRow
 from park_server.state import ServerState
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
 
@@ -65,14 +65,13 @@ def _asset_power(session: Session, park: Park, asset_id: str) -> float | None:
 
 
 def _forecast(session: Session, park: str, target: str, times_ms: list[int]) -> np.ndarray | None:
-    row = session.exec(
-        select(ForecastRow)
-        .where(ForecastRow.park_id == park, ForecastRow.target == target)
-        .order_by(ForecastRow.issued_ms.desc())  # type: ignore[attr-defined]
-    ).first()
-    if row is None:
+    """P50 of the newest forecast issue at ``times_ms``; None unless it covers all of them."""
+    from park_server.forecasts import latest
+
+    issue = latest(session, park, target)
+    if issue is None:
         return None
-    points = {p["ts"]: p["p50"] for p in json.loads(row.values_json)}
+    points = {p["ts"]: p["p50"] for p in issue["points"]}
     values = [points.get(format_ts(t)) for t in times_ms]
     if any(v is None for v in values):
         return None

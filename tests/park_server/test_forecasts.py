@@ -24,6 +24,16 @@ from park_server.timeutil import QUARTER_MS, format_ts, now_ms
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+def _ingest(session: Session, samples: list[dict[str, object]]) -> None:
+    """Store samples through the ingest path in 500-sample batches; every one must be accepted."""
+    meters = load_park_meters(session, "huolingol")
+    for i in range(0, len(samples), 500):
+        chunk = samples[i : i + 500]
+        body = {"v": 1, "park": "huolingol", "gateway": "gw-hlgl-01", "batch": i, "samples": chunk}
+        res = ingest_batch(session, body, park=meters, gateway_id="gw-hlgl-01")
+        assert res.accepted == len(chunk), res.rejected[:3]
+
+
 def _pv_kw(ms: int, day_factor: float) -> float:
     local = datetime.fromtimestamp(ms / 1000, TZ)
     hour = local.hour + local.minute / 60
@@ -47,21 +57,7 @@ def test_pv_forecast_from_measurements_fallback_and_accuracy(tmp_path: Path) -> 
         for t in times
     ]
     with Session(server.engine) as session:
-        meters = load_park_meters(session, "huolingol")
-        for i in range(0, len(samples), 500):
-            res = ingest_batch(
-                session,
-                {
-                    "v": 1,
-                    "park": "huolingol",
-                    "gateway": "gw-hlgl-01",
-                    "batch": i,
-                    "samples": samples[i : i + 500],
-                },
-                park=meters,
-                gateway_id="gw-hlgl-01",
-            )
-            assert res.accepted == len(samples[i : i + 500]), res.rejected[:3]
+        _ingest(session, samples)
     rollup_job(ServerState(server.settings, server.engine))
     with Session(server.engine) as session:
         park = crud.park_config(session, park_id="huolingol")
@@ -147,20 +143,7 @@ def test_pv_fallback_scales_clear_sky_by_the_recent_ratio(tmp_path: Path) -> Non
             {"ts": format_ts(t), "meter": "pv-1", "quantity": "active_power_kw", "value": float(v)}
             for t, v in zip(times, values, strict=True)
         ]
-        meters = load_park_meters(session, "huolingol")
-        for i in range(0, len(samples), 500):
-            ingest_batch(
-                session,
-                {
-                    "v": 1,
-                    "park": "huolingol",
-                    "gateway": "gw-hlgl-01",
-                    "batch": i,
-                    "samples": samples[i : i + 500],
-                },
-                park=meters,
-                gateway_id="gw-hlgl-01",
-            )
+        _ingest(session, samples)
     rollup_job(ServerState(server.settings, server.engine))
     with Session(server.engine) as session:
         row = issue_forecast(session, park, "pv", now)
