@@ -13,40 +13,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import pandas as pd
-
-from forecasting.backtest import BacktestConfig, run_backtest
-from forecasting.datasets import LOAD_SITE, PV_SITE, WIND_SITE, fetch, read_load, read_pv, read_wind
+from forecasting.backtest import run_backtest
+from forecasting.datasets import development_cases
 
 GOALS = {"pv (PSM3 weather)": 0.55, "pv (no weather)": 0.25, "wind (ERA5)": 0.50, "load": 0.66}
-
-
-def cases(only: set[str]) -> list[tuple[str, pd.Series, pd.DataFrame | None, BacktestConfig]]:
-    out = []
-    if "pv" in only:
-        p, w = read_pv(fetch("pv"))
-        cfg = BacktestConfig(
-            target="pv", tz=str(PV_SITE["tz"]), lat=float(PV_SITE["lat"]), lon=float(PV_SITE["lon"])
-        )
-        out += [("pv (PSM3 weather)", p, w, cfg), ("pv (no weather)", p, None, cfg)]
-    if "wind" in only:
-        x, w = read_wind(fetch("wind"))
-        out.append(
-            (
-                "wind (ERA5)",
-                x,
-                w,
-                BacktestConfig(
-                    target="wind",
-                    tz=str(WIND_SITE["tz"]),
-                    capacity_kw=float(WIND_SITE["capacity_kw"]),
-                ),
-            )
-        )
-    if "load" in only:
-        ld, w = read_load(fetch("load"))
-        out.append(("load", ld, w, BacktestConfig(target="load", tz=str(LOAD_SITE["tz"]))))
-    return out
 
 
 def main() -> None:
@@ -54,16 +24,19 @@ def main() -> None:
     parser.add_argument("--only", default="pv,wind,load")
     args = parser.parse_args()
     print(
-        "| data set | days | skill vs persistence | goal | nRMSE | persistence nRMSE | P10–P90 coverage | seconds |"
+        "| data set | days | skill vs persistence | goal | nRMSE | persistence nRMSE "
+        "| climatology nRMSE | P10–P90 coverage | seconds |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for name, values, weather, cfg in cases(set(args.only.split(","))):
+    print("|---|---|---|---|---|---|---|---|---|")
+    for case in development_cases(set(args.only.split(","))):
         started = time.perf_counter()
-        m, _ = run_backtest(values, cfg, weather)
+        m, _ = run_backtest(case.values, case.config, case.weather)
         took = time.perf_counter() - started
+        refs = m["references"]
         print(
-            f"| {name} | {m['days']} | {m['skill_vs_persistence']:.3f} | {GOALS[name]:.2f} | "
-            f"{m['model']['nrmse']:.3f} | {m['references']['persistence_day_ahead']['nrmse']:.3f} | "
+            f"| {case.name} | {m['days']} | {m['skill_vs_persistence']:.3f} | "
+            f"{GOALS[case.name]:.2f} | {m['model']['nrmse']:.3f} | "
+            f"{refs['persistence_day_ahead']['nrmse']:.3f} | {refs['climatology']['nrmse']:.3f} | "
             f"{m['model']['coverage_p10_p90']:.2f} | {took:.0f} |",
             flush=True,
         )

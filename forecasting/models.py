@@ -8,12 +8,24 @@ values at the target time stand for a weather forecast).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.isotonic import IsotonicRegression
 
-from forecasting.features import calendar, clear_sky_ghi, k_known, known_climatology, known_lag
+from forecasting.features import (
+    calendar,
+    clear_sky_ghi,
+    k_known,
+    known_climatology,
+    known_lag,
+    last_known,
+    same_type_lag,
+    weather_features,
+)
 
 QUANTILES = (0.1, 0.5, 0.9)
 FloatArray = npt.NDArray[np.float64]
@@ -28,56 +40,133 @@ def design_matrix(
     weather: pd.DataFrame | None = None,
     lat: float | None = None,
     lon: float | None = None,
+    workday: np.ndarray | None = None,
+    power_curve: Callable[[FloatArray], FloatArray] | None = None,
 ) -> pd.DataFrame:
+    """Features of every row of ``values`` (a regular UTC grid), known at each row's issue time.
+
+    ``weather`` (same index) stands for a weather forecast; ``workday`` (1.0 on working days,
+    per row) gives the day type, Monday to Friday when absent. For wind, the first wind-speed
+    column (its name holds "speed" or starts with "ws") at t and an hour either side also goes
+    through ``power_curve`` (wind speed [m/s] -> power [kW]) when given; otherwise the forecaster
+    learns the curve from the data (:class:`QuantileForecaster`).
+    """
     index = pd.DatetimeIndex(values.index)
     k = k_known(index, issue_hour, tz)
-    x = calendar(index, tz)
+    x = calendar(index, tz, periods_per_day, workday)
     x["persist"] = known_lag(values, k, periods_per_day)
+    if target == "load":
+        x["same_type"] = same_type_lag(values, x["workday"].to_numpy(), k, periods_per_day)
+    else:  # the sun and the wind keep no calendar of working days
+        x = x.drop(columns=["dow", "weekend", "workday", "workday_yday", "workday_tmrw"])
     x["week_ago"] = known_lag(values, np.full(len(values), 7), periods_per_day)
     x["climatology"] = known_climatology(values, k, periods_per_day)
+    x["last_known"] = last_known(values, issue_hour, tz)
     if target == "pv" and lat is not None and lon is not None:
         x["clear_sky_ghi"] = clear_sky_ghi(index, lat, lon)
     if weather is not None:
-        for col in weather.columns:
-            x[f"w_{col}"] = weather[col].to_numpy(dtype=float)
-        if target == "wind":
-            for col in weather.columns:
-                if "speed" in col.lower() or col.lower().startswith("ws"):
-                    x[f"w_{col}_cubed"] = np.clip(weather[col].to_numpy(dtype=float), 0, 25) ** 3
+        wf = weather_features(weather, periods_per_day, tz)
+        for col in wf.columns:
+            x[col] = wf[col].to_numpy()
+        speed = [c for c in weather.columns if "speed" in c.lower() or c.lower().startswith("ws")]
+        if target == "wind" and speed:
+            step = max(periods_per_day // 24, 1)
+            ws = weather[speed[0]].astype(float)
+            for name, v in (("", ws), ("_prev", ws.shift(step)), ("_next", ws.shift(-step))):
+                x[f"wind_speed{name}"] = v.to_numpy()
+                if power_curve is not None:  # the park's turbines, from its configuration
+                    speeds: FloatArray = np.asarray(v.to_numpy(), dtype=np.float64)
+                    x[f"curve{name}"] = power_curve(speeds)
     return x
 
 
+#: Smallest leaf of the trees, by target. PV and wind follow the weather: what the features do
+#: not explain is noise, and small leaves learn it (PV without a weather forecast: skill 0.232
+#: with 20 rows per leaf, 0.262 with 200). Load follows a calendar and a year of hourly data
+#: is short: 200 rows per leaf blur it (0.666 with 20, 0.624 with 200).
+MIN_SAMPLES_LEAF = {"pv": 200, "wind": 100, "load": 20}
+
+
 class QuantileForecaster:
-    """P50 from a least-squares boosted-tree model; P10/P90 from the quantiles of its errors,
-    by hour of day, on the last part of the training data held out from the fit (so the bands
-    are out-of-sample). Predictions are sorted so that P10 <= P50 <= P90."""
+    """P50 from a least-squares boosted-tree model; P10/P90 from the quantiles of its errors, by
+    hour of day, on whole days held out from a first fit (every ``holdout_every``-th day, spread
+    over the whole history). That first fit also stops boosting when the held-out days stop
+    improving, so a noisy target gets fewer trees than a regular one; the final model goes on
+    from there on every row. Predictions are sorted so that P10 <= P50 <= P90."""
 
     def __init__(
-        self, max_iter: int = 200, learning_rate: float = 0.1, seed: int = 0, holdout: float = 0.2
+        self,
+        target: str = "load",
+        max_iter: int = 200,
+        learning_rate: float = 0.1,
+        seed: int = 0,
+        holdout_every: int = 7,
+        patience: int = 10,
+        min_samples_leaf: int | None = None,
+        extra: float = 0.25,
     ) -> None:
-        self.max_iter, self.learning_rate, self.seed, self.holdout = (
-            max_iter,
-            learning_rate,
-            seed,
-            holdout,
-        )
+        self.max_iter, self.learning_rate, self.seed = max_iter, learning_rate, seed
+        self.holdout_every, self.patience, self.extra = holdout_every, patience, extra
+        self.min_samples_leaf = min_samples_leaf or MIN_SAMPLES_LEAF.get(target, 20)
         self.band: dict[int, tuple[float, float]] = {}
+        self.curve: IsotonicRegression | None = None
+        self.scale = 1.0
 
-    def _model(self) -> HistGradientBoostingRegressor:
+    def estimator(self, max_iter: int | None = None) -> HistGradientBoostingRegressor:
+        """The boosted-tree model with this forecaster's settings (no early stopping)."""
         return HistGradientBoostingRegressor(
-            max_iter=self.max_iter,
+            max_iter=max_iter or self.max_iter,
             learning_rate=self.learning_rate,
             max_leaf_nodes=31,
-            min_samples_leaf=20,
+            min_samples_leaf=self.min_samples_leaf,
             early_stopping=False,
             random_state=self.seed,
         )
 
+    def _with_curve(self, x: pd.DataFrame) -> pd.DataFrame:
+        if self.curve is None:
+            return x
+        x = x.copy()
+        for name in ("", "_prev", "_next"):
+            v = x[f"wind_speed{name}"].to_numpy()
+            out = np.full(len(v), np.nan)
+            ok = ~np.isnan(v)
+            if ok.any():
+                out[ok] = self.curve.predict(v[ok])
+            x[f"curve{name}"] = out
+        return x
+
     def fit(self, x: pd.DataFrame, y: FloatArray) -> QuantileForecaster:
-        cut = int(len(y) * (1 - self.holdout))
-        probe = self._model().fit(x.iloc[:cut], y[:cut])
-        resid = y[cut:] - probe.predict(x.iloc[cut:])
-        hours = np.floor(x["hour"].to_numpy()[cut:]).astype(int)
+        """Fit on rows ``x`` with targets ``y`` (scaled inside by their mean magnitude, so that
+        the stopping rule reads the same on kW, MW or per-unit values)."""
+        magnitude = float(np.mean(np.abs(y))) if len(y) else 0.0
+        self.scale = magnitude if magnitude > 0 else 1.0
+        y = np.asarray(y, dtype=float) / self.scale
+        self.curve = None
+        if "wind_speed" in x.columns and "curve" not in x.columns:
+            # no configured power curve: the data's own, monotone in wind speed
+            ws = x["wind_speed"].to_numpy()
+            ok = ~np.isnan(ws) & ~np.isnan(y)
+            if ok.sum() >= 100:
+                self.curve = IsotonicRegression(out_of_bounds="clip").fit(ws[ok], y[ok])
+                x = self._with_curve(x)
+        day = pd.DatetimeIndex(x.index).asi8 // (86_400 * 10 ** _unit_exp(x.index))
+        held = (day % self.holdout_every) == (self.holdout_every - 1)
+        if held.sum() >= 24 and (~held).sum() >= 24:
+            probe = self.estimator().set_params(early_stopping=True, n_iter_no_change=self.patience)
+            probe.fit(x[~held], y[~held], X_val=x[held], y_val=y[held])
+            resid = y[held] - probe.predict(x[held])
+            hours = np.floor(x["hour"].to_numpy()[held]).astype(int) % 24
+            # then go on boosting on every row, the held-out days included, for a quarter as
+            # many trees again: as good as a refit on every row (skill within 0.001 on the
+            # development data), for about half its time
+            more = max(1, round(probe.n_iter_ * self.extra))
+            probe.set_params(warm_start=True, early_stopping=False, max_iter=probe.n_iter_ + more)
+            self.model = probe.fit(x, y)
+        else:  # too little data to hold days out: in-sample errors, bands too narrow
+            self.model = self.estimator().fit(x, y)
+            resid = y - self.model.predict(x)
+            hours = np.floor(x["hour"].to_numpy()).astype(int) % 24
         overall = (
             (float(np.quantile(resid, 0.1)), float(np.quantile(resid, 0.9)))
             if len(resid)
@@ -91,14 +180,21 @@ class QuantileForecaster:
                 if len(r) >= 10
                 else overall
             )
-        self.model = self._model().fit(x, y)
         return self
+
+    @property
+    def iterations(self) -> int:
+        return int(self.model.n_iter_)
 
     def predict(self, x: pd.DataFrame) -> FloatArray:
         """(rows, 3) array of P10, P50, P90."""
-        p50 = self.model.predict(x)
+        p50 = self.model.predict(self._with_curve(x))
         hours = np.floor(x["hour"].to_numpy()).astype(int) % 24
         lo = np.array([self.band[h][0] for h in hours])
         hi = np.array([self.band[h][1] for h in hours])
-        preds = np.column_stack([p50 + lo, p50, p50 + hi])
+        preds = np.column_stack([p50 + lo, p50, p50 + hi]) * self.scale
         return np.sort(preds, axis=1)
+
+
+def _unit_exp(index: pd.Index) -> int:
+    return {"s": 0, "ms": 3, "us": 6, "ns": 9}[pd.DatetimeIndex(index).unit]

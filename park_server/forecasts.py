@@ -40,7 +40,6 @@ HISTORY_DAYS = 60
 @dataclass
 class Trained:
     model: QuantileForecaster
-    scale: float
     at_ms: int
     rows: int
 
@@ -108,7 +107,7 @@ def issue_forecast(
             lon=park.location.lon,
         )
         trained = _model(park.id, target, x, series, now, cap)
-        pred = trained.model.predict(x.loc[times]) * trained.scale
+        pred = trained.model.predict(x.loc[times])
         meta.update(
             model="gradient-boosted trees (P50) with hourly error bands",
             trained_rows=trained.rows,
@@ -163,9 +162,8 @@ def _model(
         & ~np.isnan(x["persist"].to_numpy())
         & (series.index < pd.Timestamp(now, unit="ms", tz="UTC"))
     )
-    scale = cap if cap > 0 else float(np.nanmax(np.abs(y))) or 1.0
-    model = QuantileForecaster().fit(x[train], y[train] / scale)
-    trained = Trained(model, scale, now, int(train.sum()))
+    model = QuantileForecaster(target).fit(x[train], y[train])
+    trained = Trained(model, now, int(train.sum()))
     with _lock:
         _models[(park_id, target)] = trained
     return trained
