@@ -112,6 +112,14 @@ def load_park(path: str | Path) -> Park:
             ("emission_factor", "year"),
             f"no {ef.region} factor for {ef.year} ({years})",
         )
+    if park.holiday_calendar not in factors.holidays:
+        raise _fail(
+            path,
+            lines,
+            ("holiday_calendar",),
+            f"no calendar {park.holiday_calendar!r} in config/factors/holidays.yaml "
+            f"(known: {', '.join(factors.holidays)})",
+        )
     for i, meter in enumerate(park.meters):
         _profile_for(meter.profile, path, lines, ("meters", i, "profile"))
     return park

@@ -199,6 +199,47 @@ TariffRef = Annotated[
 ]
 
 
+#: What a weather forecast may carry, in these units: global horizontal irradiance [W/m2], air
+#: temperature [degC], wind speed at hub height [m/s]; "time" names the valid-time column.
+WEATHER_VARIABLES = {"ghi": (0.0, 1500.0), "temp_air": (-60.0, 60.0), "wind_speed": (0.0, 75.0)}
+
+
+class WeatherForecastSource(Frozen):
+    """Where the park's weather forecasts come from (docs/forecasting.md): a CSV file or HTTP(S)
+    URL read every ``every_minutes``, or JSON messages on an MQTT topic of the server's broker."""
+
+    source: Literal["file", "http", "mqtt"]
+    url: str | None = None
+    topic: str | None = None
+    every_minutes: int = Field(60, ge=1, le=1440)
+    #: our name -> the provider's column (or JSON key); unnamed ones are taken as they are
+    columns: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.source in ("file", "http") and not self.url:
+            raise field_error("url", f"a {self.source} source needs url")
+        if self.source == "http" and not (self.url or "").startswith(("http://", "https://")):
+            raise field_error("url", "an http source needs an http:// or https:// URL")
+        if self.source == "mqtt" and not self.topic:
+            raise field_error("topic", "an mqtt source needs topic")
+        if self.topic and any(c in self.topic for c in "+#"):
+            raise field_error("topic", "must be one topic, without wildcards")
+        for key in self.columns:
+            if key != "time" and key not in WEATHER_VARIABLES:
+                raise field_error(
+                    f"columns.{key}",
+                    f"unknown variable (known: time, {', '.join(WEATHER_VARIABLES)})",
+                )
+        return self
+
+    def column(self, name: str) -> str:
+        return self.columns.get(name, name)
+
+    def describe(self) -> str:
+        return f"{self.source} {self.topic if self.source == 'mqtt' else self.url}"
+
+
 class Meter(Frozen):
     id: Slug
     asset: str
@@ -221,6 +262,9 @@ class Park(Frozen):
     #: park-level green-power target (volumetric share), 0..1
     green_share_target: Fraction | None = None
     enterprises: list[Enterprise] = []
+    #: public holidays and make-up working days for the load forecasts (config/factors/holidays.yaml)
+    holiday_calendar: str = "cn"
+    weather_forecast: WeatherForecastSource | None = None
     assets: list[Asset] = Field(min_length=1)
     meters: list[Meter] = []
 

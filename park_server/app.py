@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from park_server import alarms, dispatching, forecasts
+from park_server import alarms, dispatching, forecasts, weather
 from park_server.api import auth, dispatch, ingest, parks
 from park_server.api import forecasts as forecast_routes
 from park_server.db import make_engine
@@ -61,6 +61,7 @@ def create_app(
             jobs.add("rollups", rollup_job, seconds=30)
             jobs.add("alarms", alarm_job, seconds=30)
             jobs.add("forecasts", forecasts.forecast_job, seconds=900)
+            jobs.add("weather", weather.weather_job, seconds=60)
             jobs.add(
                 "dispatch-rolling", dispatching.rolling_job, seconds=settings.dispatch_interval_s
             )

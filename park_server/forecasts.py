@@ -4,7 +4,10 @@ every 15 minutes from the stored measurements, each issue stored, accuracy track
 Models are retrained once a day per park and target (forecasting.models on 15-minute rollups of
 measured power). With fewer than 14 days of data a forecast falls back — PV to the clear-sky
 shape of the park's location, wind and load to the last measured value — and its metadata says
-so. No weather source is configured yet: the metadata says that too.
+so. With a weather source configured (park_server/weather.py) the models read its forecast of
+irradiance, temperature or wind speed; the metadata names the source and its newest issue, or
+says why the forecast went without weather. Wind forecasts also read the park's configured power
+curves; load forecasts the park's holiday calendar.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +27,11 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from config import Park
+from config.factors import load_factors
+from config.park import WindAsset
+from forecasting.features import workdays
 from forecasting.models import QuantileForecaster, design_matrix
+from park_server import weather
 from park_server.models import ForecastRow, ParkRow
 from park_server.state import ServerState
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
@@ -44,7 +52,7 @@ class Trained:
     rows: int
 
 
-_models: dict[tuple[str, str], Trained] = {}
+_models: dict[tuple[str, str, str], Trained] = {}
 _lock = threading.Lock()
 
 
@@ -97,16 +105,21 @@ def issue_forecast(
         full_index = pd.date_range(history.index[0], times[-1], freq="15min")
         series = history.reindex(full_index)
         local_hour = datetime.fromtimestamp(now / 1000, ZoneInfo(park.timezone)).hour
+        wx = _weather(session, park, target, full_index, times, meta)
         x = design_matrix(
             series,
             target,
             local_hour,
             park.timezone,
             PER_DAY,
+            wx,
             lat=park.location.lat,
             lon=park.location.lon,
+            workday=_workdays(park, full_index, meta) if target == "load" else None,
+            power_curve=_power_curve(park) if target == "wind" else None,
         )
-        trained = _model(park.id, target, x, series, now, cap)
+        variant = "" if wx is None else ",".join(wx.columns)
+        trained = _model(park.id, target, variant, x, series, now)
         pred = trained.model.predict(x.loc[times])
         meta.update(
             model="gradient-boosted trees (P50) with hourly error bands",
@@ -149,11 +162,69 @@ def issue_forecast(
     return row
 
 
+#: the weather variables each target's model reads
+WEATHER_FOR = {"pv": ("ghi", "temp_air"), "wind": ("wind_speed",), "load": ("temp_air",)}
+
+
+def _weather(
+    session: Session,
+    park: Park,
+    target: str,
+    index: pd.DatetimeIndex,
+    times: pd.DatetimeIndex,
+    meta: dict[str, Any],
+) -> pd.DataFrame | None:
+    """The park's stored weather forecast for the target's variables, if it covers at least
+    90 % of the horizon; the metadata says which source was used, or why none."""
+    src = park.weather_forecast
+    if src is None:
+        return None
+    frame, issued = weather.weather_frame(session, park.id, index)
+    cols = [c for c in WEATHER_FOR[target] if c in frame.columns]
+    covered = [c for c in cols if frame.loc[times, c].notna().mean() >= 0.9]
+    if not covered:
+        meta["weather"] = (
+            f"{src.describe()}: no {'/'.join(WEATHER_FOR[target])} forecast covers the next 48 h;"
+            " forecast without weather"
+        )
+        return None
+    meta["weather"] = weather.describe_issue(src, issued) + f" ({', '.join(covered)})"
+    return frame[covered]
+
+
+def _workdays(park: Park, index: pd.DatetimeIndex, meta: dict[str, Any]) -> np.ndarray:
+    calendar = load_factors().holidays[park.holiday_calendar]
+    years = sorted({t.year for t in index.tz_convert(park.timezone)})
+    missing = [y for y in years if not calendar.covers(y)]
+    meta["holidays"] = park.holiday_calendar + (
+        f" (no holiday list for {', '.join(map(str, missing))}: Monday to Friday assumed)"
+        if missing
+        else ""
+    )
+    return workdays(index, park.timezone, calendar)
+
+
+def _power_curve(park: Park) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Wind speed [m/s] -> the park's wind power [kW]: every turbine on its configured curve."""
+    farms = [a for a in park.renewables if isinstance(a, WindAsset)]
+    if not farms:
+        return None
+
+    def curve(speed: np.ndarray) -> np.ndarray:
+        total = np.zeros(len(speed))
+        for farm in farms:
+            pc = farm.power_curve
+            total += farm.turbines * np.interp(speed, pc.wind_speed_ms, pc.power_kw, 0.0, 0.0)
+        return np.where(np.isnan(speed), np.nan, total)
+
+    return curve
+
+
 def _model(
-    park_id: str, target: str, x: pd.DataFrame, series: pd.Series, now: int, cap: float
+    park_id: str, target: str, variant: str, x: pd.DataFrame, series: pd.Series, now: int
 ) -> Trained:
     with _lock:
-        cached = _models.get((park_id, target))
+        cached = _models.get((park_id, target, variant))
     if cached is not None and now - cached.at_ms < 86_400_000:
         return cached
     y = series.to_numpy(dtype=float)
@@ -165,7 +236,7 @@ def _model(
     model = QuantileForecaster(target).fit(x[train], y[train])
     trained = Trained(model, now, int(train.sum()))
     with _lock:
-        _models[(park_id, target)] = trained
+        _models[(park_id, target, variant)] = trained
     return trained
 
 

@@ -118,6 +118,18 @@ class ForecastRow(SQLModel, table=True):
     values_json: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class WeatherForecastRow(SQLModel, table=True):
+    """The newest forecast value of one weather variable for one time (see weather.py)."""
+
+    __tablename__ = "weather_forecast"
+    park_id: str = Field(primary_key=True, max_length=63)
+    variable: str = Field(primary_key=True, max_length=16)
+    valid_ms: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    value: float
+    issued_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    received_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class PlanRow(SQLModel, table=True):
     __tablename__ = "dispatch_plan"
     __table_args__ = (Index("ix_plan_park_created", "park_id", "created_ms"),)

@@ -23,6 +23,8 @@ from paho.mqtt.properties import Properties
 from sqlalchemy import text
 from sqlmodel import Session
 
+from config import Park
+from park_server import weather
 from park_server.ingest import BatchError, ingest_batch
 from park_server.models import GatewayRow
 from park_server.state import ServerState
@@ -60,6 +62,7 @@ class MqttLink:
         self.client.on_message = self._on_message
         self.inbox: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=10_000)
         self.connected = threading.Event()
+        self.weather_topics: dict[str, Park] = {}
         self._worker = threading.Thread(target=self._work, name="zcpark-ingest", daemon=True)
 
     def start(self) -> None:
@@ -99,7 +102,10 @@ class MqttLink:
         if reason.is_failure:
             log.error("MQTT broker %s refused the connection: %s", self.url, reason)
             return
-        client.subscribe([(TELEMETRY, 1), (STATUS, 1)])
+        with Session(self.state.engine) as session:
+            self.weather_topics = weather.mqtt_topics(session)
+        # weather forecasts: every instance stores them (an upsert), so no shared subscription
+        client.subscribe([(TELEMETRY, 1), (STATUS, 1)] + [(t, 1) for t in self.weather_topics])
         self.connected.set()
         log.info("connected to MQTT broker %s:%s", self.host, self.port)
 
@@ -116,6 +122,10 @@ class MqttLink:
                 return
             topic_name, payload = item
             try:
+                if topic_name in self.weather_topics:
+                    park_cfg = self.weather_topics[topic_name]
+                    weather.on_message(self._session, park_cfg, payload, self.state)
+                    continue
                 parts = topic_name.split("/")
                 if len(parts) != 5 or parts[0] != "zcpark" or parts[1] != "v1":
                     continue

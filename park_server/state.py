@@ -23,6 +23,7 @@ class Counters:
     samples_duplicate: int = 0
     samples_rejected: int = 0
     batches_rejected: int = 0
+    weather_rows_rejected: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **kw: int) -> None:
@@ -39,6 +40,7 @@ class Counters:
                 "samples_duplicate",
                 "samples_rejected",
                 "batches_rejected",
+                "weather_rows_rejected",
             )
         }
 

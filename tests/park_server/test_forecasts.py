@@ -10,34 +10,19 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 from sqlmodel import Session
+from zctest_server import ingest_samples as _ingest
 from zctest_server import make_server
+from zctest_server import pv_kw as _pv_kw
 
 from config import Park
 from park_server import crud
 from park_server.app import rollup_job
 from park_server.forecasts import HORIZON, accuracy, issue_forecast
-from park_server.ingest import ingest_batch, load_park_meters
 from park_server.models import ForecastRow
 from park_server.state import ServerState
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
 
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-def _ingest(session: Session, samples: list[dict[str, object]]) -> None:
-    """Store samples through the ingest path in 500-sample batches; every one must be accepted."""
-    meters = load_park_meters(session, "huolingol")
-    for i in range(0, len(samples), 500):
-        chunk = samples[i : i + 500]
-        body = {"v": 1, "park": "huolingol", "gateway": "gw-hlgl-01", "batch": i, "samples": chunk}
-        res = ingest_batch(session, body, park=meters, gateway_id="gw-hlgl-01")
-        assert res.accepted == len(chunk), res.rejected[:3]
-
-
-def _pv_kw(ms: int, day_factor: float) -> float:
-    local = datetime.fromtimestamp(ms / 1000, TZ)
-    hour = local.hour + local.minute / 60
-    return 200_000 * max(0.0, float(np.sin((hour - 6) / 12 * np.pi))) * day_factor
 
 
 def test_pv_forecast_from_measurements_fallback_and_accuracy(tmp_path: Path) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -12,6 +15,7 @@ from config import shipped_parks
 from park_server import crud
 from park_server.app import create_app
 from park_server.db import make_engine
+from park_server.ingest import ingest_batch, load_park_meters
 from park_server.migrate import upgrade
 from park_server.settings import Settings
 
@@ -99,3 +103,22 @@ def hour_ago(hours: int = 24) -> int:
 
     now = now_ms()
     return now - now % HOUR_MS - hours * HOUR_MS
+
+
+TZ_PARK = ZoneInfo("Asia/Shanghai")
+
+
+def ingest_samples(session: Session, samples: list[dict[str, object]]) -> None:
+    """Store samples through the ingest path in 500-sample batches; every one must be accepted."""
+    meters = load_park_meters(session, "huolingol")
+    for i in range(0, len(samples), 500):
+        chunk = samples[i : i + 500]
+        body = {"v": 1, "park": "huolingol", "gateway": "gw-hlgl-01", "batch": i, "samples": chunk}
+        res = ingest_batch(session, body, park=meters, gateway_id="gw-hlgl-01")
+        assert res.accepted == len(chunk), res.rejected[:3]
+
+
+def pv_kw(ms: int, day_factor: float) -> float:
+    local = datetime.fromtimestamp(ms / 1000, TZ_PARK)
+    hour = local.hour + local.minute / 60
+    return 200_000 * max(0.0, float(np.sin((hour - 6) / 12 * np.pi))) * day_factor
