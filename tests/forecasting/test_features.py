@@ -139,3 +139,19 @@ def test_wind_forecast_follows_a_power_curve() -> None:
         power, "wind", 10, TZ, 24, weather, power_curve=lambda v: np.interp(v, curve_ws, curve_kw)
     )
     assert x2["curve"].iloc[100] == pytest.approx(np.interp(ws.iloc[100], curve_ws, curve_kw))
+
+
+def test_a_weather_source_without_its_topic_is_named_in_the_park_file(tmp_path: Path) -> None:
+    from config import load_park
+    from config.loader import PARKS_DIR
+
+    text = (PARKS_DIR / "huolingol.yaml").read_text()
+    bad = tmp_path / "huolingol.yaml"
+    bad.write_text(text.replace("assets:\n", "weather_forecast: {source: mqtt}\nassets:\n", 1))
+    with pytest.raises(ConfigError) as err:
+        load_park(bad)
+    assert "weather_forecast.topic: an mqtt source needs topic" in str(err.value)
+    bad.write_text(text.replace("assets:\n", "holiday_calendar: mars\nassets:\n", 1))
+    with pytest.raises(ConfigError) as err:
+        load_park(bad)
+    assert "holiday_calendar: no calendar 'mars'" in str(err.value)
