@@ -121,6 +121,8 @@ def issue_forecast(
         variant = "" if wx is None else ",".join(wx.columns)
         trained = _model(park.id, target, variant, x, series, now)
         pred = trained.model.predict(x.loc[times])
+        if target == "pv" and "clear_sky_ghi" in x.columns:  # no sun, no PV power
+            pred[x.loc[times, "clear_sky_ghi"].to_numpy() <= 0] = 0.0
         meta.update(
             model="gradient-boosted trees (P50) with hourly error bands",
             trained_rows=trained.rows,
