@@ -23,6 +23,19 @@ def run_backtest_cmd(args: argparse.Namespace) -> int:
     if args.capacity_kw is not None and args.capacity_kw <= 0:
         raise ConfigError(args.data, "--capacity-kw", "must be positive")
     weather_cols = [c for c in args.weather_cols.split(",") if c]
+    if args.workday_col and args.workday_col not in weather_cols:
+        weather_cols.append(args.workday_col)
+    if args.holidays:
+        from config.factors import load_factors
+
+        known = load_factors().holidays
+        if args.holidays not in known:
+            raise ConfigError(
+                args.data,
+                "--holidays",
+                f"no calendar {args.holidays!r} in config/factors/holidays.yaml "
+                f"(known: {', '.join(known)})",
+            )
     values, weather = read_series(args.data, args.time_col, args.value_col, weather_cols)
     cfg = BacktestConfig(
         target=args.target,
@@ -31,6 +44,8 @@ def run_backtest_cmd(args: argparse.Namespace) -> int:
         capacity_kw=args.capacity_kw,
         lat=args.lat,
         lon=args.lon,
+        workday_col=args.workday_col,
+        holidays=args.holidays,
     )
     try:
         metrics, _ = run_backtest(values, cfg, weather)

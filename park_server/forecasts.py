@@ -129,14 +129,12 @@ def issue_forecast(
             trained_at=format_ts(trained.at_ms),
         )
     else:
-        p50 = _fallback(park, target, history, times, cap)
+        index = history.index.union(times) if len(history) else times
+        wx = _weather(session, park, target, pd.DatetimeIndex(index), times, meta)
+        p50, how = _fallback(park, target, history, times, cap, wx)
         pred = np.column_stack([p50 * 0.8, p50, p50 * 1.2])
         meta.update(
-            model="fallback",
-            fallback=(
-                "clear sky × recent measured ratio" if target == "pv" else "last measured value"
-            )
-            + f" (fewer than {MIN_DAYS} days of measurements)",
+            model="fallback", fallback=f"{how} (fewer than {MIN_DAYS} days of measurements)"
         )
     if target in ("pv", "wind"):
         pred = np.clip(pred, 0, cap)
@@ -243,26 +241,46 @@ def _model(
 
 
 def _fallback(
-    park: Park, target: str, history: pd.Series, times: pd.DatetimeIndex, cap: float
-) -> np.ndarray:
+    park: Park,
+    target: str,
+    history: pd.Series,
+    times: pd.DatetimeIndex,
+    cap: float,
+    wx: pd.DataFrame | None,
+) -> tuple[np.ndarray, str]:
+    """A forecast without a trained model, and how it was made."""
+    recent = history.dropna()
+    if target == "pv" and wx is not None and "ghi" in wx.columns:
+        ghi = wx["ghi"].reindex(times).fillna(0.0).to_numpy()
+        past = wx["ghi"].reindex(recent.index).to_numpy()
+        ok = ~np.isnan(past)
+        if ok.sum() >= PER_DAY and past[ok].sum() > 0:
+            ratio = float(recent.to_numpy()[ok].sum() / past[ok].sum())
+            return np.clip(ghi * ratio, 0, cap), "weather forecast GHI × recent measured ratio"
+        return np.clip(ghi * cap / 1000.0, 0, cap), "weather forecast GHI × capacity / 1000 W/m²"
+    if target == "wind" and wx is not None and "wind_speed" in wx.columns:
+        curve = _power_curve(park)
+        if curve is not None:
+            speed = wx["wind_speed"].reindex(times).to_numpy(dtype=float)
+            power = np.nan_to_num(curve(speed), nan=0.0)
+            return np.clip(power, 0, cap), "configured power curves × forecast wind speed"
     if target == "pv":
         from park_server.dispatching import clear_sky_shape
 
         shape: np.ndarray = clear_sky_shape(park, [int(t.value // 1_000_000) for t in times]) * cap
-        recent = history.dropna()
         if len(recent) >= PER_DAY:  # clear sky × the recent ratio of measured to clear-sky energy
-            past = (
+            past_cs = (
                 clear_sky_shape(
                     park, [int(t.value // 1_000_000) for t in pd.DatetimeIndex(recent.index)]
                 )
                 * cap
             )
-            if past.sum() > 0:
-                return shape * float(np.clip(recent.to_numpy().sum() / past.sum(), 0.0, 1.2))
-        return shape
-    last = history.dropna()
-    level = float(last.iloc[-1]) if len(last) else (0.3 * cap if target == "wind" else cap)
-    return np.full(len(times), level)
+            if past_cs.sum() > 0:
+                ratio = float(np.clip(recent.to_numpy().sum() / past_cs.sum(), 0.0, 1.2))
+                return shape * ratio, "clear sky × recent measured ratio"
+        return shape, "clear sky × capacity"
+    level = float(recent.iloc[-1]) if len(recent) else (0.3 * cap if target == "wind" else cap)
+    return np.full(len(times), level), "last measured value"
 
 
 def forecast_job(state: ServerState) -> None:

@@ -96,6 +96,8 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     q.add_argument("--lat", type=float)
     q.add_argument("--lon", type=float)
     q.add_argument("--weather-cols", default="")
+    q.add_argument("--workday-col", help="column holding the day type (1 on working days) for load")
+    q.add_argument("--holidays", help="else a calendar of config/factors/holidays.yaml, e.g. cn")
     q.add_argument("--issue-hour", type=int, default=10)
     q.add_argument("--tz", default="Asia/Shanghai")
     q.add_argument("--out", metavar="metrics.json")

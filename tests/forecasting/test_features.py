@@ -155,3 +155,38 @@ def test_a_weather_source_without_its_topic_is_named_in_the_park_file(tmp_path: 
     with pytest.raises(ConfigError) as err:
         load_park(bad)
     assert "holiday_calendar: no calendar 'mars'" in str(err.value)
+
+
+def test_backtest_command_takes_a_holiday_calendar_or_a_workday_column(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    values, weather = synthetic_load(days=60)
+    flags = workdays(pd.DatetimeIndex(values.index), TZ, load_factors().holidays["cn"])
+    frame = pd.DataFrame(
+        {
+            "time": values.index.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "load_kw": values.to_numpy(),
+            "temp": weather["temp"].to_numpy(),
+            "workday": flags,
+        }
+    )
+    data = tmp_path / "load.csv"
+    frame.to_csv(data, index=False)
+    base = [sys.executable, "-m", "zcpark", "forecast", "backtest", "--data", str(data)]
+    base += ["--target", "load", "--time-col", "time", "--value-col", "load_kw"]
+    base += ["--weather-cols", "temp"]
+    results = {}
+    for name, extra in (("cn", ["--holidays", "cn"]), ("col", ["--workday-col", "workday"])):
+        out = tmp_path / f"{name}.json"
+        proc = subprocess.run(
+            [*base, *extra, "--out", str(out)], capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr
+        results[name] = json.loads(out.read_text())["model"]["nrmse"]
+    # the same day types either way: the same forecasts
+    assert results["cn"] == pytest.approx(results["col"], rel=1e-9)
+    bad = subprocess.run([*base, "--holidays", "mars"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "--holidays: no calendar 'mars'" in bad.stderr

@@ -82,15 +82,15 @@ def test_file_source_is_checked_stored_and_drives_the_pv_forecast(tmp_path: Path
     path = tmp_path / "forecast.csv"
     with path.open("w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["valid_time", "ghi_wm2", "t2m"])
+        out.writerow(["valid_time", "ghi_wm2", "t2m", "ws100"])
         for t in range(start, clear + DAY, QUARTER_MS):
-            out.writerow([format_ts(t), round(_ghi(t, factor(t)), 1), 5.0])
-        out.writerow(["not a time", 100, 5])
-        out.writerow([format_ts(start), -40, 5])
+            out.writerow([format_ts(t), round(_ghi(t, factor(t)), 1), 5.0, 9.0])
+        out.writerow(["not a time", 100, 5, 9])
+        out.writerow([format_ts(start), -40, 5, ""])
     src = WeatherForecastSource(
         source="file",
         url=str(path),
-        columns={"time": "valid_time", "ghi": "ghi_wm2", "temp_air": "t2m"},
+        columns={"time": "valid_time", "ghi": "ghi_wm2", "temp_air": "t2m", "wind_speed": "ws100"},
     )
     state = ServerState(server.settings, server.engine)
     with Session(server.engine) as session:
@@ -102,7 +102,7 @@ def test_file_source_is_checked_stored_and_drives_the_pv_forecast(tmp_path: Path
         assert "ghi_wm2: -40 outside 0..1500" in summary["rejected"][1]
         assert state.counters.weather_rows_rejected == 2
         n = len(session.exec(select(WeatherForecastRow)).all())
-        assert n == summary["stored"] == 2 * len(range(start, clear + DAY, QUARTER_MS))
+        assert n == summary["stored"] == 3 * len(range(start, clear + DAY, QUARTER_MS))
     rollup_job(state)
     with Session(server.engine) as session:
         row = issue_forecast(session, park, "pv", now)
@@ -114,6 +114,13 @@ def test_file_source_is_checked_stored_and_drives_the_pv_forecast(tmp_path: Path
         noon = format_ts(cloudy + 12 * 3_600_000)  # tomorrow, 12:00 local: in every horizon
         p50 = {p["ts"]: p["p50"] for p in json.loads(row.values_json)}[noon]
         assert p50 < 60_000  # the overcast forecast (clear sky 200 MW, recent days 60-200 MW)
+        # no wind measured yet: the fallback puts the forecast wind through the turbines' curves
+        wind = issue_forecast(session, park, "wind", now)
+        assert wind is not None and wind.model == "fallback"
+        meta = json.loads(wind.meta_json)
+        assert meta["fallback"].startswith("configured power curves × forecast wind speed")
+        first = json.loads(wind.values_json)[0]["p50"]
+        assert first == 170 * 2900  # 130 + 40 turbines of 5 MW at 9 m/s
         # a forecast that stops short of the horizon is not used, and the metadata says so
         session.connection().exec_driver_sql(
             f"DELETE FROM weather_forecast WHERE valid_ms >= {cloudy}"
