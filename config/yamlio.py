@@ -59,4 +59,7 @@ def line_of(lines: Lines, loc: tuple[str | int, ...]) -> int | None:
         key = tuple(str(p) if not isinstance(p, int) else p for p in loc[:n])
         if key in lines:
             return lines[key]
+        as_text = tuple(str(p) for p in loc[:n])  # an int may be a mapping key ("2026:")
+        if as_text in lines:
+            return lines[as_text]
     return None

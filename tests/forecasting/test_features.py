@@ -40,6 +40,8 @@ def test_a_bad_holiday_entry_names_file_line_and_field(tmp_path: Path) -> None:
     message = str(err.value)
     assert "holidays.yaml" in message and "calendars.cn.years[2026].holidays" in message
     assert "'2026-06-31' is not a date" in message
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "2026-06-31" in t)
+    assert f"holidays.yaml:{line}: " in message or f"holidays.yaml:{line - 1}: " in message
 
 
 def test_day_type_lag_takes_a_monday_from_friday_and_a_holiday_from_sunday() -> None:
