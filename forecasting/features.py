@@ -17,17 +17,27 @@ if TYPE_CHECKING:
     from config.factors import HolidayCalendar
 
 
-def issue_times(index: pd.DatetimeIndex, issue_hour: int, tz: str) -> pd.DatetimeIndex:
-    """The issue moment (UTC) of each target time: ``issue_hour`` local on the day before."""
+def issue_times(
+    index: pd.DatetimeIndex, issue_hour: int, tz: str, issued_at: pd.Timestamp | None = None
+) -> pd.DatetimeIndex:
+    """The issue moment (UTC) of each target time: ``issue_hour`` local on the day before — or,
+    for the rows at and after ``issued_at`` (a live forecast's horizon), ``issued_at`` itself,
+    so that the whole horizon, from the next quarter hour to two days out, uses what is known
+    at that moment and nothing later."""
     local = index.tz_convert(tz)
     day = local.normalize()
-    issue = day - pd.Timedelta(days=1) + pd.Timedelta(hours=issue_hour)
-    return issue.tz_convert("UTC")
+    issue = (day - pd.Timedelta(days=1) + pd.Timedelta(hours=issue_hour)).tz_convert("UTC")
+    if issued_at is not None:
+        at = pd.Timestamp(issued_at).tz_convert("UTC")
+        issue = issue.where(index < at, at)
+    return issue
 
 
-def k_known(index: pd.DatetimeIndex, issue_hour: int, tz: str) -> np.ndarray:
+def k_known(
+    index: pd.DatetimeIndex, issue_hour: int, tz: str, issued_at: pd.Timestamp | None = None
+) -> np.ndarray:
     """Smallest k >= 1 with t - k·24 h before the issue moment of t."""
-    issue = issue_times(index, issue_hour, tz)
+    issue = issue_times(index, issue_hour, tz, issued_at)
     gap = (index - issue) / pd.Timedelta(hours=24)  # in days; > 0
     k: np.ndarray = np.maximum(np.floor(np.asarray(gap, dtype=float)).astype(int) + 1, 1)
     return k
@@ -155,10 +165,12 @@ def clear_sky_ghi(index: pd.DatetimeIndex, lat: float, lon: float) -> np.ndarray
     return ghi
 
 
-def last_known(series: pd.Series, issue_hour: int, tz: str) -> np.ndarray:
+def last_known(
+    series: pd.Series, issue_hour: int, tz: str, issued_at: pd.Timestamp | None = None
+) -> np.ndarray:
     """The newest observation before each row's issue moment (NaN values skipped)."""
     index = pd.DatetimeIndex(series.index)
-    issue = issue_times(index, issue_hour, tz)
+    issue = issue_times(index, issue_hour, tz, issued_at)
     filled = series.ffill().to_numpy(dtype=float)
     pos = np.searchsorted(index.asi8, issue.as_unit(index.unit).asi8, side="left") - 1
     out = np.full(len(series), np.nan)

@@ -42,6 +42,7 @@ def design_matrix(
     lon: float | None = None,
     workday: np.ndarray | None = None,
     power_curve: Callable[[FloatArray], FloatArray] | None = None,
+    issued_at: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Features of every row of ``values`` (a regular UTC grid), known at each row's issue time.
 
@@ -49,10 +50,11 @@ def design_matrix(
     per row) gives the day type, Monday to Friday when absent. For wind, the first wind-speed
     column (its name holds "speed" or starts with "ws") at t and an hour either side also goes
     through ``power_curve`` (wind speed [m/s] -> power [kW]) when given; otherwise the forecaster
-    learns the curve from the data (:class:`QuantileForecaster`).
+    learns the curve from the data (:class:`QuantileForecaster`). ``issued_at`` makes a live
+    forecast: the rows from then on are features as known at that moment (see issue_times).
     """
     index = pd.DatetimeIndex(values.index)
-    k = k_known(index, issue_hour, tz)
+    k = k_known(index, issue_hour, tz, issued_at)
     x = calendar(index, tz, periods_per_day, workday)
     x["persist"] = known_lag(values, k, periods_per_day)
     if target == "load":
@@ -61,7 +63,7 @@ def design_matrix(
         x = x.drop(columns=["dow", "weekend", "workday", "workday_yday", "workday_tmrw"])
     x["week_ago"] = known_lag(values, np.full(len(values), 7), periods_per_day)
     x["climatology"] = known_climatology(values, k, periods_per_day)
-    x["last_known"] = last_known(values, issue_hour, tz)
+    x["last_known"] = last_known(values, issue_hour, tz, issued_at)
     if target == "pv" and lat is not None and lon is not None:
         x["clear_sky_ghi"] = clear_sky_ghi(index, lat, lon)
     if weather is not None:

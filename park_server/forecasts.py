@@ -117,6 +117,7 @@ def issue_forecast(
             lon=park.location.lon,
             workday=_workdays(park, full_index, meta) if target == "load" else None,
             power_curve=_power_curve(park) if target == "wind" else None,
+            issued_at=pd.Timestamp(now, unit="ms", tz="UTC"),
         )
         variant = "" if wx is None else ",".join(wx.columns)
         trained = _model(park.id, target, variant, x, series, now)

@@ -192,3 +192,20 @@ def test_backtest_command_takes_a_holiday_calendar_or_a_workday_column(tmp_path:
     bad = subprocess.run([*base, "--holidays", "mars"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "--holidays: no calendar 'mars'" in bad.stderr
+
+
+def test_a_live_forecast_uses_what_is_known_at_its_issue_moment() -> None:
+    index = pd.date_range("2026-06-01", periods=6 * 24, freq="h", tz="UTC")
+    values = pd.Series(np.arange(len(index), dtype=float), index=index)  # value = row number
+    issued = pd.Timestamp("2026-06-04T05:30:00Z")  # 13:30 in Shanghai
+    values[index >= issued] = np.nan  # the future is unknown
+    x = design_matrix(values, "load", 13, TZ, 24, issued_at=issued)
+    row = {t: i for i, t in enumerate(index)}
+    soon = row[pd.Timestamp("2026-06-04T08:00:00Z")]  # 2.5 h ahead: yesterday's value is known
+    assert x["persist"].iloc[soon] == soon - 24
+    assert x["last_known"].iloc[soon] == row[pd.Timestamp("2026-06-04T05:00:00Z")]
+    late = row[pd.Timestamp("2026-06-05T07:00:00Z")]  # 25.5 h ahead: two days back
+    assert x["persist"].iloc[late] == late - 48
+    # rows before the issue moment keep the day-ahead convention of the training rows
+    train = row[pd.Timestamp("2026-06-03T08:00:00Z")]  # 16:00 local, issued 13:00 the day before
+    assert x["persist"].iloc[train] == train - 48
