@@ -21,8 +21,9 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -229,6 +230,27 @@ class ParkModel:
         if a.kind == "storage":
             return self.storage_kw[a.id]
         return 0.0
+
+    def weather_forecast(
+        self, start: float, hours: int = 48, step_s: int = 900
+    ) -> list[dict[str, Any]]:
+        """What a weather provider would forecast for this park from ``start`` (epoch s): the
+        simulator's own irradiance (today's cloudiness held) and wind, as rows for a CSV feed."""
+        rows = []
+        first = start - start % step_s + step_s
+        for i in range(hours * 3600 // step_s):
+            t = first + i * step_s
+            hour = self._hour(t)
+            shape = max(0.0, math.sin((hour - 6) / 12 * math.pi))
+            rows.append(
+                {
+                    "time": datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "ghi": round(1000 * shape * self.cloud, 1),
+                    "temp_air": round(-5 + 8 * math.sin((hour - 9) / 24 * 2 * math.pi), 1),
+                    "wind_speed": round(self.wind_speed(t), 2),
+                }
+            )
+        return rows
 
     def wind_speed(self, now: float) -> float:
         return 8 + 3 * math.sin(now / 5400) + 1.5 * math.sin(now / 777)

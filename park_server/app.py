@@ -60,8 +60,8 @@ def create_app(
             jobs = Jobs(state)
             jobs.add("rollups", rollup_job, seconds=30)
             jobs.add("alarms", alarm_job, seconds=30)
-            jobs.add("forecasts", forecasts.forecast_job, seconds=900)
             jobs.add("weather", weather.weather_job, seconds=60)
+            jobs.add("forecasts", forecasts.forecast_job, seconds=900)
             jobs.add(
                 "dispatch-rolling", dispatching.rolling_job, seconds=settings.dispatch_interval_s
             )

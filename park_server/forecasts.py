@@ -285,6 +285,7 @@ def _fallback(
 
 
 def forecast_job(state: ServerState) -> None:
+    weather.weather_job(state)
     with Session(state.engine) as session:
         parks = [
             Park.model_validate_json(r.config_json) for r in session.exec(select(ParkRow)).all()

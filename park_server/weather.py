@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import math
+import threading
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,8 +171,9 @@ def fetch_park(session: Session, park: Park, state: ServerState | None = None) -
 
 
 def weather_job(state: ServerState) -> None:
-    """Poll every file or HTTP source whose interval has come round."""
-    with Session(state.engine) as session:
+    """Poll every file or HTTP source whose interval has come round (also called by the
+    forecast job first, so that a forecast never misses a feed that is due)."""
+    with _poll_lock, Session(state.engine) as session:
         for park in parks(session):
             src = park.weather_forecast
             if src is None or src.source == "mqtt":
@@ -188,6 +190,7 @@ def weather_job(state: ServerState) -> None:
 
 
 _last_poll: dict[str, int] = {}
+_poll_lock = threading.Lock()
 
 
 def mqtt_topics(session: Session) -> dict[str, Park]:

@@ -68,11 +68,12 @@ def _broker(workdir: Path, url: str | None) -> tuple[str, subprocess.Popen[bytes
 def _prepare_database(url: str, workdir: Path) -> tuple[str, str]:
     from sqlmodel import Session, select
 
-    from config import shipped_parks
+    from config import Park, shipped_parks
+    from config.park import WeatherForecastSource
     from park_server import crud
     from park_server.db import make_engine
     from park_server.migrate import upgrade
-    from park_server.models import UserRow
+    from park_server.models import ParkRow, UserRow
 
     upgrade(url)
     engine = make_engine(url)
@@ -85,6 +86,16 @@ def _prepare_database(url: str, workdir: Path) -> tuple[str, str]:
             secret_file.write_text(password + "\n")
         password = secret_file.read_text().strip()
         key = crud.create_gateway(session, park_id=DEMO_PARK, gateway_id=DEMO_GATEWAY)
+        # the demo's weather provider: a CSV the demo rewrites from the simulator (_weather_feed)
+        row = session.get(ParkRow, DEMO_PARK)
+        assert row is not None
+        park = Park.model_validate_json(row.config_json)
+        source = WeatherForecastSource(
+            source="file", url=str(workdir / WEATHER_FILE), every_minutes=15
+        )
+        row.config_json = park.model_copy(update={"weather_forecast": source}).model_dump_json()
+        session.add(row)
+        session.commit()
     engine.dispose()
     return password, key
 
@@ -171,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         model, sims, servers = await start_park(park, args.modbus_port_base)
+        feed = asyncio.create_task(_weather_feed(model, workdir / WEATHER_FILE, stop))
         agent = Agent(gw_path)
         agent_task = asyncio.create_task(agent.run(stop))
         server_task = asyncio.create_task(server.serve())
@@ -183,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         summary = _summary(db_url)
         summary["agent"] = agent.status()
         server.should_exit = True
-        await asyncio.gather(agent_task, server_task, return_exceptions=True)
+        await asyncio.gather(agent_task, server_task, feed, return_exceptions=True)
         for s in servers:
             await s.shutdown()  # type: ignore[no-untyped-call]
         del sims, model
@@ -199,6 +211,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+WEATHER_FILE = "weather-forecast.csv"
+
+
+async def _weather_feed(model: Any, path: Path, stop: asyncio.Event) -> None:
+    """Rewrite the demo park's weather forecast (next 48 h) every 15 minutes, as a provider's
+    feed would; the server reads it as the park's configured file source."""
+    import csv
+
+    while not stop.is_set():
+        rows = model.weather_forecast(time.time())
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("w", newline="") as f:
+            out = csv.DictWriter(f, fieldnames=list(rows[0]))
+            out.writeheader()
+            out.writerows(rows)
+        tmp.replace(path)  # the server never reads a half-written file
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), 900)
+
+
 def _summary(db_url: str) -> dict[str, Any]:
     from sqlalchemy import text
 
@@ -209,5 +241,13 @@ def _summary(db_url: str) -> dict[str, Any]:
         samples = conn.execute(text("SELECT COUNT(*) FROM measurement")).scalar_one()
         meters = conn.execute(text("SELECT COUNT(DISTINCT meter_id) FROM measurement")).scalar_one()
         plans = conn.execute(text("SELECT COUNT(*) FROM dispatch_plan")).scalar_one()
+        weather = conn.execute(text("SELECT COUNT(*) FROM weather_forecast")).scalar_one()
+        forecasts = conn.execute(text("SELECT COUNT(*) FROM forecast")).scalar_one()
     engine.dispose()
-    return {"samples_stored": samples, "meters_reporting": meters, "plans": plans}
+    return {
+        "samples_stored": samples,
+        "meters_reporting": meters,
+        "plans": plans,
+        "forecasts": forecasts,
+        "weather_values": weather,
+    }

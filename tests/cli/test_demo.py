@@ -49,6 +49,9 @@ def test_demo_moves_data_end_to_end(tmp_path: Path, private_broker: Any) -> None
     assert summary["meters_reporting"] == 11  # every Huolin Gol meter reached the database
     assert summary["samples_stored"] > 500
     assert summary["plans"] >= 1
+    # the demo's weather feed: 48 h of three variables, read by the server for its forecasts
+    assert summary["weather_values"] == 3 * 192
+    assert summary["forecasts"] >= 3
     agent = summary["agent"]
     assert agent["devices_online"] == agent["devices_total"] == 11
     assert agent["setpoints_refused"] == 0
