@@ -1,14 +1,17 @@
-"""Forecasts: the newest issue per target, and day-by-day accuracy (DESIGN.md §6)."""
+"""Forecasts: the newest issue per target, day-by-day accuracy (DESIGN.md §6), and the weather
+forecast the models read."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, status
 
 from config import Park
-from park_server import forecasts
+from park_server import forecasts, weather
 from park_server.deps import ParkDep, SessionDep
+from park_server.timeutil import format_ts
 
 router = APIRouter(tags=["forecasts"])
 
@@ -33,3 +36,29 @@ def accuracy(
     days: Annotated[int, Query(ge=1, le=366)] = 7,
 ) -> list[dict[str, Any]]:
     return forecasts.accuracy(session, Park.model_validate_json(park.config_json), target, days)
+
+
+@router.get("/parks/{park}/weather")
+def weather_forecast(
+    park: ParkDep,
+    session: SessionDep,
+    hours: Annotated[int, Query(ge=1, le=168)] = 48,
+) -> dict[str, Any]:
+    """The park's weather source and the stored forecast from now on, every 15 minutes."""
+    config = Park.model_validate_json(park.config_json)
+    start = pd.Timestamp.now(tz="UTC").floor("15min")
+    index = pd.date_range(start, periods=hours * 4, freq="15min")
+    frame, issued = weather.weather_frame(session, park.id, index)
+    src = config.weather_forecast
+    return {
+        "source": src.describe() if src else None,
+        "newest_issue": format_ts(issued) if issued else None,
+        "variables": list(frame.columns),
+        "points": [
+            {
+                "ts": format_ts(int(t.value // 1_000_000)),
+                **{c: (None if pd.isna(v) else round(float(v), 3)) for c, v in row.items()},
+            }
+            for t, row in zip(index, frame.to_dict("records"), strict=True)
+        ],
+    }

@@ -171,3 +171,65 @@ def test_mqtt_source_stores_good_rows_and_counts_bad_ones(tmp_path: Path, mqtt_b
         assert {r.variable for r in stored} == {"wind_speed"}
         assert all(r.issued_ms == t0 for r in stored)
         assert counters.weather_rows_rejected == 2  # the bad row and the bad message
+
+
+def test_http_source_is_fetched_and_a_failing_feed_is_named(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    t0 = now_ms() - now_ms() % QUARTER_MS
+    body = "time,temp_air\n" + "".join(
+        f"{format_ts(t0 + i * QUARTER_MS)},{i / 10}\n" for i in range(16)
+    )
+
+    class Feed(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != "/forecast.csv":
+                self.send_error(404)
+                return
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    server = make_server(f"sqlite:///{tmp_path / 'h.db'}")
+    try:
+        with Session(server.engine) as session:
+            park = _with_source(
+                session, WeatherForecastSource(source="http", url=f"{url}/forecast.csv")
+            )
+            assert weather.fetch_park(session, park)["stored"] == 16
+            values = sorted(r.value for r in session.exec(select(WeatherForecastRow)).all())
+            assert values == [i / 10 for i in range(16)]
+            missing = park.model_copy(
+                update={"weather_forecast": WeatherForecastSource(source="http", url=f"{url}/nope")}
+            )
+            try:
+                weather.fetch_park(session, missing)
+            except weather.WeatherError as exc:
+                assert f"cannot fetch {url}/nope" in str(exc) and "404" in str(exc)
+            else:
+                raise AssertionError("a 404 must raise WeatherError")
+        with server.client() as client:
+            admin = server.token(client, "ada")
+            r = client.get("/api/v1/parks/huolingol/weather", headers=admin)
+            assert r.status_code == 200
+            got = r.json()
+            assert got["source"] == f"http {url}/forecast.csv" and got["variables"] == ["temp_air"]
+            assert len(got["points"]) == 192 and got["newest_issue"] is not None
+            known = [p["temp_air"] for p in got["points"] if p["temp_air"] is not None]
+            assert known == [i / 10 for i in range(16)][-len(known) :] and len(known) >= 15
+            r = client.get("/api/v1/parks/baotou_aluminum/weather", headers=admin)
+            assert r.status_code == 200 and r.json()["source"] is None
+            r = client.get("/api/v1/parks/huolingol/weather?hours=0", headers=admin)
+            assert r.status_code == 422
+    finally:
+        httpd.shutdown()
