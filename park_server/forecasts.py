@@ -122,6 +122,12 @@ def issue_forecast(
         variant = "" if wx is None else ",".join(wx.columns)
         trained = _model(park.id, target, variant, x, series, now)
         pred = trained.model.predict(x.loc[times])
+        last = series.loc[: times[0] - pd.Timedelta(minutes=15)].dropna()
+        if len(last) and now - int(last.index[-1].value // 1_000_000) <= 3_600_000:
+            # intraday: the model's error on the newest measurement (within the hour), fading
+            error = float(last.iloc[-1] - trained.model.predict(x.loc[[last.index[-1]]])[0, 1])
+            pred = trained.model.intraday(pred, error)
+            meta.update(intraday_error=round(error, 3), intraday_rho=round(trained.model.rho, 3))
         if target == "pv" and "clear_sky_ghi" in x.columns:  # no sun, no PV power
             pred[x.loc[times, "clear_sky_ghi"].to_numpy() <= 0] = 0.0
         meta.update(

@@ -209,3 +209,28 @@ def test_a_live_forecast_uses_what_is_known_at_its_issue_moment() -> None:
     # rows before the issue moment keep the day-ahead convention of the training rows
     train = row[pd.Timestamp("2026-06-03T08:00:00Z")]  # 16:00 local, issued 13:00 the day before
     assert x["persist"].iloc[train] == train - 48
+
+
+def test_intraday_correction_fades_as_the_held_out_errors_do() -> None:
+    rng = np.random.default_rng(11)
+    index = pd.date_range("2026-01-01", periods=40 * 96, freq="15min", tz="UTC")
+    x = pd.DataFrame(
+        {
+            "hour": (index.hour + index.minute / 60).astype(float),
+            "a": rng.uniform(0, 1, len(index)),
+        },
+        index=index,
+    )
+    noise = np.zeros(len(index))
+    for i in range(1, len(index)):  # errors that persist: AR(1) with 0.9 per step
+        noise[i] = 0.9 * noise[i - 1] + rng.normal(0, 0.1)
+    y = 10 + np.sin(6 * x["a"].to_numpy()) + noise
+    model = QuantileForecaster("load").fit(x, y)
+    assert 0.8 < model.rho < 0.95
+    flat = np.tile([[9.0, 10.0, 11.0]], (8, 1))
+    moved = model.intraday(flat, 2.0)
+    assert moved[0, 1] == pytest.approx(10 + 2 * model.rho)
+    assert moved[7, 1] == pytest.approx(10 + 2 * model.rho**8)
+    assert np.allclose(moved[:, 2] - moved[:, 1], 1.0)  # the band moves with the median
+    white = QuantileForecaster("load").fit(x, 10 + rng.normal(0, 0.1, len(index)))
+    assert white.rho < 0.1  # errors that do not persist: no correction to speak of

@@ -142,3 +142,35 @@ def test_pv_fallback_scales_clear_sky_by_the_recent_ratio(tmp_path: Path) -> Non
         expected = clear_sky_shape(park, stamps) * cap * 0.5
         got = np.array([p["p50"] for p in points])
         assert np.allclose(got, expected, rtol=0.02, atol=50)
+
+
+def test_live_load_forecast_follows_the_newest_measurement_then_the_model(tmp_path: Path) -> None:
+    server = make_server(f"sqlite:///{tmp_path / 'l.db'}")
+    rng = np.random.default_rng(2)
+    now = now_ms()
+    start = now - now % QUARTER_MS - 20 * 86_400_000
+    times = list(range(start, now - now % QUARTER_MS, QUARTER_MS))
+    level = np.array(
+        [50_000 + 5_000 * np.sin(2 * np.pi * (t % 86_400_000) / 86_400_000) for t in times]
+    )
+    level = level + rng.normal(0, 500, len(times))
+    level[-8:] += 20_000  # the last two hours: a jump the model cannot know of
+    samples = [
+        {"ts": format_ts(t), "meter": "aux-load", "quantity": "active_power_kw", "value": float(v)}
+        for t, v in zip(times, level, strict=True)
+    ]
+    with Session(server.engine) as session:
+        _ingest(session, samples)
+    rollup_job(ServerState(server.settings, server.engine))
+    with Session(server.engine) as session:
+        park = crud.park_config(session, park_id="huolingol")
+        assert isinstance(park, Park)
+        row = issue_forecast(session, park, "load", now)
+        assert row is not None and row.model != "fallback"
+        meta = json.loads(row.meta_json)
+        assert meta["intraday_error"] > 10_000 and 0 < meta["intraday_rho"] < 1
+        assert meta["holidays"] == "cn"
+        p50 = [p["p50"] for p in json.loads(row.values_json)]
+    newest = level[-1]
+    assert abs(p50[0] - newest) < 0.5 * abs(p50[-1] - newest)  # next quarter: near the newest
+    assert p50[-1] < 60_000  # two days out: the model's level again
