@@ -79,6 +79,11 @@ def park_config(session: Session, *, park_id: str) -> Park | None:
     return Park.model_validate_json(row.config_json) if row else None
 
 
+def park_configs(session: Session) -> list[Park]:
+    """Every park's configuration, as stored by sync_park."""
+    return [Park.model_validate_json(r.config_json) for r in session.exec(select(ParkRow)).all()]
+
+
 def create_user(
     session: Session, *, name: str, role: str, parks: list[str], password: str
 ) -> UserRow:

@@ -24,6 +24,7 @@ from config import Park, load_factors, load_profile
 from config.loader import park_tariff
 from dispatch.scenario import parse_scenario
 from dispatch.solve import DispatchError, solve
+from park_server import crud
 from park_server.models import ParkRow, PlanRow
 from park_server.state import ServerState
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
@@ -347,9 +348,7 @@ def rolling_job(state: ServerState) -> None:
 def day_ahead_job(state: ServerState) -> None:
     """At 10:00 local: the plan for the next local day (96 intervals from local midnight)."""
     with Session(state.engine) as session:
-        parks = [
-            Park.model_validate_json(r.config_json) for r in session.exec(select(ParkRow)).all()
-        ]
+        parks = crud.park_configs(session)
     for park in parks:
         tomorrow = (datetime.now(_zone(park)) + timedelta(days=1)).replace(
             hour=0, minute=0, second=0, microsecond=0

@@ -2,12 +2,14 @@
 every 15 minutes from the stored measurements, each issue stored, accuracy tracked per day.
 
 Models are retrained once a day per park and target (forecasting.models on 15-minute rollups of
-measured power). With fewer than 14 days of data a forecast falls back — PV to the clear-sky
-shape of the park's location, wind and load to the last measured value — and its metadata says
-so. With a weather source configured (park_server/weather.py) the models read its forecast of
-irradiance, temperature or wind speed; the metadata names the source and its newest issue, or
-says why the forecast went without weather. Wind forecasts also read the park's configured power
-curves; load forecasts the park's holiday calendar.
+measured power); a live issue reads its whole horizon as known at the issue moment and carries
+the model's error on the newest measurement into the first hours. With a weather source
+configured (park_server/weather.py) the models read its forecast of irradiance, temperature or
+wind speed; the metadata names the source and its newest issue, or says why the forecast went
+without weather. Wind forecasts also read the park's configured power curves, load forecasts the
+park's holiday calendar. With fewer than 14 days of data a forecast falls back (_fallback: the
+weather forecast through GHI or the power curves when there is one, else clear sky or the last
+measured value) and its metadata says which.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from config.factors import load_factors
 from config.park import WindAsset
 from forecasting.features import workdays
 from forecasting.models import QuantileForecaster, design_matrix
-from park_server import weather
-from park_server.models import ForecastRow, ParkRow
+from park_server import crud, weather
+from park_server.models import ForecastRow
 from park_server.state import ServerState
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
 
@@ -293,10 +295,7 @@ def _fallback(
 def forecast_job(state: ServerState) -> None:
     weather.weather_job(state)
     with Session(state.engine) as session:
-        parks = [
-            Park.model_validate_json(r.config_json) for r in session.exec(select(ParkRow)).all()
-        ]
-        for park in parks:
+        for park in crud.park_configs(session):
             for target in ROLES:
                 try:
                     issue_forecast(session, park, target)

@@ -26,11 +26,11 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from config import Park
 from config.park import WEATHER_VARIABLES, WeatherForecastSource
-from park_server.models import ParkRow
+from park_server import crud
 from park_server.state import ServerState
 from park_server.timeutil import format_ts, now_ms, parse_ts
 
@@ -174,7 +174,7 @@ def weather_job(state: ServerState) -> None:
     """Poll every file or HTTP source whose interval has come round (also called by the
     forecast job first, so that a forecast never misses a feed that is due)."""
     with _poll_lock, Session(state.engine) as session:
-        for park in parks(session):
+        for park in crud.park_configs(session):
             src = park.weather_forecast
             if src is None or src.source == "mqtt":
                 continue
@@ -197,7 +197,7 @@ def mqtt_topics(session: Session) -> dict[str, Park]:
     """Topic -> park, for the parks whose weather comes over MQTT."""
     return {
         p.weather_forecast.topic: p
-        for p in parks(session)
+        for p in crud.park_configs(session)
         if p.weather_forecast is not None
         and p.weather_forecast.source == "mqtt"
         and p.weather_forecast.topic
@@ -227,10 +227,6 @@ def on_message(session: Session, park: Park, payload: bytes, state: ServerState)
 def _count(state: ServerState | None, n: int) -> None:
     if state is not None and n:
         state.counters.add(weather_rows_rejected=n)
-
-
-def parks(session: Session) -> list[Park]:
-    return [Park.model_validate_json(r.config_json) for r in session.exec(select(ParkRow)).all()]
 
 
 def weather_frame(

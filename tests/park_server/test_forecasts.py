@@ -10,16 +10,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 from sqlmodel import Session
-from zctest_server import ingest_samples as _ingest
-from zctest_server import make_server
-from zctest_server import pv_kw as _pv_kw
+from zctest_server import make_server, pv_kw, store_power
 
 from config import Park
 from park_server import crud
-from park_server.app import rollup_job
 from park_server.forecasts import HORIZON, accuracy, issue_forecast
 from park_server.models import ForecastRow
-from park_server.state import ServerState
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -32,18 +28,7 @@ def test_pv_forecast_from_measurements_fallback_and_accuracy(tmp_path: Path) -> 
     start = now - now % QUARTER_MS - 17 * 86_400_000
     factors = rng.uniform(0.5, 1.0, 18)
     times = list(range(start, now - now % QUARTER_MS, QUARTER_MS))
-    samples = [
-        {
-            "ts": format_ts(t),
-            "meter": "pv-1",
-            "quantity": "active_power_kw",
-            "value": _pv_kw(t, factors[(t - start) // 86_400_000]),
-        }
-        for t in times
-    ]
-    with Session(server.engine) as session:
-        _ingest(session, samples)
-    rollup_job(ServerState(server.settings, server.engine))
+    store_power(server, "pv-1", [(t, pv_kw(t, factors[(t - start) // 86_400_000])) for t in times])
     with Session(server.engine) as session:
         park = crud.park_config(session, park_id="huolingol")
         assert isinstance(park, Park)
@@ -78,7 +63,7 @@ def test_pv_forecast_from_measurements_fallback_and_accuracy(tmp_path: Path) -> 
         exact = [
             {"ts": format_ts(t), "p10": v * 0.9, "p50": v, "p90": v * 1.1 + 1}
             for t in day_times
-            for v in [_pv_kw(t, factors[(t - start) // 86_400_000])]
+            for v in [pv_kw(t, factors[(t - start) // 86_400_000])]
         ]
         session.add(
             ForecastRow(
@@ -124,12 +109,7 @@ def test_pv_fallback_scales_clear_sky_by_the_recent_ratio(tmp_path: Path) -> Non
         times = list(range(start, now - now % QUARTER_MS, QUARTER_MS))
         cap = 200_000.0
         values = clear_sky_shape(park, times) * cap * 0.5  # a hazy week: half of clear sky
-        samples = [
-            {"ts": format_ts(t), "meter": "pv-1", "quantity": "active_power_kw", "value": float(v)}
-            for t, v in zip(times, values, strict=True)
-        ]
-        _ingest(session, samples)
-    rollup_job(ServerState(server.settings, server.engine))
+    store_power(server, "pv-1", list(zip(times, values, strict=True)))
     with Session(server.engine) as session:
         row = issue_forecast(session, park, "pv", now)
         assert row is not None and row.model == "fallback"
@@ -155,13 +135,7 @@ def test_live_load_forecast_follows_the_newest_measurement_then_the_model(tmp_pa
     )
     level = level + rng.normal(0, 500, len(times))
     level[-8:] += 20_000  # the last two hours: a jump the model cannot know of
-    samples = [
-        {"ts": format_ts(t), "meter": "aux-load", "quantity": "active_power_kw", "value": float(v)}
-        for t, v in zip(times, level, strict=True)
-    ]
-    with Session(server.engine) as session:
-        _ingest(session, samples)
-    rollup_job(ServerState(server.settings, server.engine))
+    store_power(server, "aux-load", list(zip(times, level, strict=True)))
     with Session(server.engine) as session:
         park = crud.park_config(session, park_id="huolingol")
         assert isinstance(park, Park)

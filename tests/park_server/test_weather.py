@@ -14,14 +14,11 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlmodel import Session, select
-from zctest_server import ingest_samples as _ingest
-from zctest_server import make_server
-from zctest_server import pv_kw as _pv_kw
+from zctest_server import make_server, pv_kw, store_power
 
 from config import Park
 from config.park import WeatherForecastSource
 from park_server import crud, weather
-from park_server.app import rollup_job
 from park_server.forecasts import issue_forecast
 from park_server.models import ParkRow, WeatherForecastRow
 from park_server.state import ServerState
@@ -70,15 +67,6 @@ def test_file_source_is_checked_stored_and_drives_the_pv_forecast(tmp_path: Path
         return float(factors[(ms - start) // DAY])
 
     history = range(start, now - now % QUARTER_MS, QUARTER_MS)
-    samples = [
-        {
-            "ts": format_ts(t),
-            "meter": "pv-1",
-            "quantity": "active_power_kw",
-            "value": _pv_kw(t, factor(t)),
-        }
-        for t in history
-    ]
     path = tmp_path / "forecast.csv"
     with path.open("w", newline="") as f:
         out = csv.writer(f)
@@ -93,8 +81,8 @@ def test_file_source_is_checked_stored_and_drives_the_pv_forecast(tmp_path: Path
         columns={"time": "valid_time", "ghi": "ghi_wm2", "temp_air": "t2m", "wind_speed": "ws100"},
     )
     state = ServerState(server.settings, server.engine)
+    store_power(server, "pv-1", [(t, pv_kw(t, factor(t))) for t in history])
     with Session(server.engine) as session:
-        _ingest(session, samples)
         park = _with_source(session, src)
         summary = weather.fetch_park(session, park, state)
         assert len(summary["rejected"]) == 2
@@ -103,7 +91,6 @@ def test_file_source_is_checked_stored_and_drives_the_pv_forecast(tmp_path: Path
         assert state.counters.weather_rows_rejected == 2
         n = len(session.exec(select(WeatherForecastRow)).all())
         assert n == summary["stored"] == 3 * len(range(start, clear + DAY, QUARTER_MS))
-    rollup_job(state)
     with Session(server.engine) as session:
         row = issue_forecast(session, park, "pv", now)
         assert row is not None and row.model != "fallback"
@@ -195,7 +182,7 @@ def test_http_source_is_fetched_and_a_failing_feed_is_named(tmp_path: Path) -> N
             self.wfile.write(data)
 
         def log_message(self, *args: object) -> None:
-            pass
+            """No access log on the test's stderr."""
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Feed)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

@@ -122,3 +122,19 @@ def pv_kw(ms: int, day_factor: float) -> float:
     local = datetime.fromtimestamp(ms / 1000, TZ_PARK)
     hour = local.hour + local.minute / 60
     return 200_000 * max(0.0, float(np.sin((hour - 6) / 12 * np.pi))) * day_factor
+
+
+def store_power(server: Server, meter: str, series: list[tuple[int, float]]) -> None:
+    """Ingest (time ms, kW) samples of one Huolin Gol meter and roll them up, as the server's
+    jobs would, so that forecasts can read them."""
+    from park_server.app import rollup_job
+    from park_server.state import ServerState
+    from park_server.timeutil import format_ts
+
+    samples: list[dict[str, object]] = [
+        {"ts": format_ts(t), "meter": meter, "quantity": "active_power_kw", "value": float(v)}
+        for t, v in series
+    ]
+    with Session(server.engine) as session:
+        ingest_samples(session, samples)
+    rollup_job(ServerState(server.settings, server.engine))
