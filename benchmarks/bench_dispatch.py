@@ -22,15 +22,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-# This file is named like the package it measures; keep its folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from dispatch.lp import make_highs_lp, new_highs  # noqa: E402
-from dispatch.model import build_model  # noqa: E402
-from dispatch.scenario import Scenario, parse_scenario  # noqa: E402
-from dispatch.solve import THROUGHPUT_PENALTY, solve  # noqa: E402
+from dispatch.lp import make_highs_lp, new_highs
+from dispatch.model import build_model
+from dispatch.scenario import Scenario, parse_scenario
+from dispatch.solve import THROUGHPUT_PENALTY, solve
 
 
 def synthetic(n_t: int, n_assets: int, seed: int = 7) -> Scenario:

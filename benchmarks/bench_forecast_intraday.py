@@ -6,7 +6,7 @@ first 240 days (day-ahead convention, as the server trains), then issued every 6
 remaining days with ``issued_at``; nRMSE of each at leads 1, 3, 6, 12 and 24 h, and the ratio of
 the corrected model to persistence measured in the same run (below 1: better than persistence).
 
-Usage: python benchmarks/forecast_intraday.py
+Usage: python benchmarks/bench_forecast_intraday.py
 """
 
 from __future__ import annotations
