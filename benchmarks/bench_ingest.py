@@ -34,11 +34,12 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from config import shipped_parks
-from park_server import crud
-from park_server.db import make_engine
-from park_server.ingest import ingest_batch, load_park_meters
-from park_server.migrate import upgrade
-from park_server.mqtt_link import MqttLink
+from park_server.db import crud
+from park_server.db.crud import load_park_meters
+from park_server.db.engine import make_engine
+from park_server.db.migrate import upgrade
+from park_server.ingest.batches import ingest_batch
+from park_server.ingest.mqtt_link import MqttLink
 from park_server.settings import Settings
 from park_server.state import ServerState
 from park_server.timeutil import HOUR_MS, format_ts, now_ms

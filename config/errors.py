@@ -1,4 +1,6 @@
-"""The one error type for bad configuration files."""
+"""The user-error types every package may raise: a bad configuration file, or other bad input
+(a command-line argument, a password on standard input). The command line turns either into one
+line and exit status 2."""
 
 from __future__ import annotations
 
@@ -32,3 +34,7 @@ def _shown(path: Path) -> str:
         except ValueError:
             return str(path)
     return str(path)
+
+
+class UsageError(Exception):
+    """Bad input that is not a configuration file: the message is the one line to print."""

@@ -9,36 +9,17 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine, text
-from sqlmodel import Session
 
-from park_server import alarms, dispatching, forecasts, weather
 from park_server.api import auth, dispatch, ingest, parks
 from park_server.api import forecasts as forecast_routes
-from park_server.db import make_engine
-from park_server.mqtt_link import MqttLink
-from park_server.rollups import refresh_rollups
-from park_server.scheduler import Jobs
+from park_server.db.engine import make_engine
+from park_server.ingest.mqtt_link import MqttLink
+from park_server.jobs.registry import schedule_all
+from park_server.jobs.scheduler import Jobs
 from park_server.settings import Settings, get_settings
 from park_server.state import ServerState
 
 log = logging.getLogger("zcpark.server")
-
-
-def rollup_job(state: ServerState) -> None:
-    with Session(state.engine) as session:
-        conn = session.connection()
-        tz: dict[str, str] = {
-            str(r[0]): str(r[1]) for r in conn.execute(text("SELECT id, timezone FROM park")).all()
-        }
-        while refresh_rollups(conn, timezones=tz) > 0:
-            session.commit()
-            conn = session.connection()
-        session.commit()
-
-
-def alarm_job(state: ServerState) -> None:
-    with Session(state.engine) as session:
-        alarms.evaluate(session)
 
 
 def create_app(
@@ -58,20 +39,7 @@ def create_app(
             state.mqtt = link
         if background and settings.run_scheduler:
             jobs = Jobs(state)
-            jobs.add("rollups", rollup_job, seconds=30)
-            jobs.add("alarms", alarm_job, seconds=30)
-            jobs.add("weather", weather.weather_job, seconds=60)
-            jobs.add("forecasts", forecasts.forecast_job, seconds=900)
-            jobs.add(
-                "dispatch-rolling", dispatching.rolling_job, seconds=settings.dispatch_interval_s
-            )
-            jobs.add_cron(
-                "dispatch-day-ahead",
-                dispatching.day_ahead_job,
-                hour=10,
-                minute=0,
-                timezone="Asia/Shanghai",
-            )
+            schedule_all(jobs, settings)
             for hook in app.state.job_hooks:
                 hook(jobs)
             jobs.start()

@@ -10,12 +10,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from park_server import crud
-from park_server.db import make_engine
-from park_server.migrate import upgrade
-from park_server.models import ParkRow
+from config.errors import UsageError
+from park_server.db import crud
+from park_server.db.engine import make_engine
+from park_server.db.migrate import upgrade
+from park_server.db.tables import ParkRow
 from park_server.settings import get_settings
-from zcpark.cli import UsageError
 
 
 def _engine() -> Engine:
@@ -40,7 +40,7 @@ def run_server(args: argparse.Namespace) -> int:
 
 
 def run_db(args: argparse.Namespace) -> int:
-    from park_server.migrate import run
+    from park_server.db.migrate import run
 
     return run(args)
 

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from park_server.ingest import ParkMeters, load_park_meters
-from park_server.models import GatewayRow
+from park_server.db.crud import ParkMeters, load_park_meters
+from park_server.db.tables import GatewayRow
 from park_server.settings import Settings
 
 

@@ -12,12 +12,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from config.errors import ConfigError
-
-
-class UsageError(Exception):
-    """Bad input that is not a configuration file: the message is the one line to print."""
-
+from config.errors import ConfigError, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
 

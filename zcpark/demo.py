@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from zcpark.cli import UsageError
+from config.errors import UsageError
 
 DEMO_PARK = "huolingol"
 DEMO_GATEWAY = "gw-demo"
@@ -70,10 +70,10 @@ def _prepare_database(url: str, workdir: Path) -> tuple[str, str]:
 
     from config import Park, shipped_parks
     from config.park import WeatherForecastSource
-    from park_server import crud
-    from park_server.db import make_engine
-    from park_server.migrate import upgrade
-    from park_server.models import ParkRow, UserRow
+    from park_server.db import crud
+    from park_server.db.engine import make_engine
+    from park_server.db.migrate import upgrade
+    from park_server.db.tables import ParkRow, UserRow
 
     upgrade(url)
     engine = make_engine(url)
@@ -234,7 +234,7 @@ async def _weather_feed(model: Any, path: Path, stop: asyncio.Event) -> None:
 def _summary(db_url: str) -> dict[str, Any]:
     from sqlalchemy import text
 
-    from park_server.db import make_engine
+    from park_server.db.engine import make_engine
 
     engine = make_engine(db_url)
     with engine.connect() as conn:

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from park_server import crud
-from park_server.deps import SessionDep, StateDep
+from park_server.api.deps import SessionDep, StateDep
+from park_server.db import crud
 from park_server.security import TokenClaims, create_token
 
 router = APIRouter(tags=["auth"])

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
-from park_server.deps import ParkDep, SessionDep, StateDep, WritableParkDep
-from park_server.dispatching import plan_in_force, plan_park
+from park_server.api.deps import ParkDep, SessionDep, StateDep, WritableParkDep
+from park_server.db.plans import plan_in_force
+from park_server.jobs.dispatch import plan_park
 
 router = APIRouter(tags=["dispatch"])
 

@@ -9,8 +9,9 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, status
 
 from config import Park
-from park_server import forecasts, weather
-from park_server.deps import ParkDep, SessionDep
+from park_server.api.deps import ParkDep, SessionDep
+from park_server.timeseries import forecasts
+from park_server.timeseries.weather import weather_frame
 from park_server.timeutil import format_ts
 
 router = APIRouter(tags=["forecasts"])
@@ -48,7 +49,7 @@ def weather_forecast(
     config = Park.model_validate_json(park.config_json)
     start = pd.Timestamp.now(tz="UTC").floor("15min")
     index = pd.date_range(start, periods=hours * 4, freq="15min")
-    frame, issued = weather.weather_frame(session, park.id, index)
+    frame, issued = weather_frame(session, park.id, index)
     src = config.weather_forecast
     return {
         "source": src.describe() if src else None,

@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from park_server.deps import GatewayDep, StateDep
-from park_server.ingest import BatchError, ingest_batch
+from park_server.api.deps import GatewayDep, StateDep
+from park_server.db.engine import Session
+from park_server.ingest.batches import BatchError, ingest_batch
 from park_server.state import ServerState
 
 router = APIRouter(tags=["ingest"])

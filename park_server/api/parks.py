@@ -7,14 +7,13 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from sqlalchemy import text
-from sqlmodel import col, select
 
 from config import Park
-from park_server.deps import ParkDep, SessionDep, StateDep, UserDep, WritableParkDep
-from park_server.kpis import park_kpis
-from park_server.models import EventRow, GatewayRow, MeterRow, ParkRow
-from park_server.rollups import refresh_rollups
+from park_server.api.deps import ParkDep, SessionDep, StateDep, UserDep, WritableParkDep
+from park_server.db import crud
+from park_server.db.tables import ParkRow
+from park_server.timeseries import queries
+from park_server.timeseries.kpis import park_kpis
 from park_server.timeutil import format_ts, now_ms, parse_ts
 
 router = APIRouter(tags=["parks"])
@@ -29,8 +28,7 @@ def _park(row: ParkRow) -> Park:
 
 @router.get("/parks")
 def list_parks(user: UserDep, session: SessionDep) -> list[dict[str, Any]]:
-    rows = session.exec(select(ParkRow).order_by(ParkRow.id)).all()
-    return [_park_summary(r) for r in rows if user.can_read(r.id)]
+    return [_park_summary(r) for r in crud.parks(session) if user.can_read(r.id)]
 
 
 def _park_summary(row: ParkRow) -> dict[str, Any]:
@@ -65,9 +63,6 @@ def get_park(park: ParkDep) -> dict[str, Any]:
 
 @router.get("/parks/{park}/meters")
 def list_meters(park: ParkDep, session: SessionDep) -> list[dict[str, Any]]:
-    rows = session.exec(
-        select(MeterRow).where(MeterRow.park_id == park.id).order_by(MeterRow.id)
-    ).all()
     return [
         {
             "id": m.id,
@@ -79,17 +74,14 @@ def list_meters(park: ParkDep, session: SessionDep) -> list[dict[str, Any]]:
             "quantities": json.loads(m.quantities_json),
             "description": m.description,
         }
-        for m in rows
+        for m in crud.meters(session, park_id=park.id)
     ]
 
 
 @router.get("/parks/{park}/gateways")
 def list_gateways(park: ParkDep, session: SessionDep) -> list[dict[str, Any]]:
-    rows = session.exec(
-        select(GatewayRow).where(GatewayRow.park_id == park.id).order_by(GatewayRow.id)
-    ).all()
     out = []
-    for g in rows:
+    for g in crud.gateways(session, park_id=park.id):
         st = json.loads(g.status_json or "{}")
         out.append(
             {
@@ -112,22 +104,9 @@ def list_gateways(park: ParkDep, session: SessionDep) -> list[dict[str, Any]]:
 
 @router.get("/parks/{park}/latest")
 def latest(park: ParkDep, session: SessionDep) -> list[dict[str, Any]]:
-    rows = (
-        session.connection()
-        .execute(
-            text(
-                "SELECT m.meter_id, m.quantity, m.ts_ms, m.value FROM measurement m JOIN "
-                "(SELECT meter_id, quantity, MAX(ts_ms) AS ts FROM measurement WHERE park_id = :p "
-                "GROUP BY meter_id, quantity) l ON l.meter_id = m.meter_id AND "
-                "l.quantity = m.quantity AND l.ts = m.ts_ms WHERE m.park_id = :p "
-                "ORDER BY m.meter_id, m.quantity"
-            ),
-            {"p": park.id},
-        )
-        .all()
-    )
     return [
-        {"meter": r[0], "quantity": r[1], "ts": format_ts(int(r[2])), "value": r[3]} for r in rows
+        {"meter": m, "quantity": q, "ts": format_ts(ts), "value": v}
+        for m, q, ts, v in queries.latest_values(session, park.id)
     ]
 
 
@@ -162,36 +141,25 @@ def measurements(
             f"range too long for resolution {resolution}: "
             f"at most {MAX_RANGE_DAYS[resolution]} days",
         )
-    if session.get(MeterRow, (park.id, meter)) is None:
+    if crud.meter(session, park_id=park.id, meter_id=meter) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meter {meter!r} in park {park.id!r}")
-    conn = session.connection()
-    params = {"p": park.id, "m": meter, "q": quantity, "s": start_ms, "e": end_ms, "n": limit + 1}
-    if resolution == "raw":
-        rows = conn.execute(
-            text(
-                "SELECT ts_ms, value FROM measurement WHERE park_id = :p AND meter_id = :m AND "
-                "quantity = :q AND ts_ms >= :s AND ts_ms < :e ORDER BY ts_ms LIMIT :n"
-            ),
-            params,
-        ).all()
-    else:
-        refresh_rollups(conn, timezones={park.id: park.timezone}, only=(park.id, meter, quantity))
-        session.commit()
-        conn = session.connection()
-        rows = conn.execute(
-            text(
-                "SELECT ts_ms, value FROM rollup WHERE park_id = :p AND meter_id = :m AND "
-                "quantity = :q AND resolution = :r AND ts_ms >= :s AND ts_ms < :e "
-                "ORDER BY ts_ms LIMIT :n"
-            ),
-            {**params, "r": resolution},
-        ).all()
-    nxt = format_ts(int(rows[limit][0])) if len(rows) > limit else None
+    rows = queries.points(
+        session,
+        park_id=park.id,
+        timezone=park.timezone,
+        meter=meter,
+        quantity=quantity,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        resolution=resolution,
+        limit=limit + 1,
+    )
+    nxt = format_ts(rows[limit][0]) if len(rows) > limit else None
     return {
         "meter": meter,
         "quantity": quantity,
         "resolution": resolution,
-        "points": [{"ts": format_ts(int(r[0])), "value": r[1]} for r in rows[:limit]],
+        "points": [{"ts": format_ts(ts), "value": v} for ts, v in rows[:limit]],
         "next": nxt,
     }
 
@@ -206,9 +174,7 @@ def kpis(
 ) -> dict[str, Any]:
     cfg = _park(park)
     day = date_ or date.today()
-    conn = session.connection()
-    refresh_rollups(conn, timezones={park.id: park.timezone})
-    session.commit()
+    queries.refresh_park(session, park_id=park.id, timezone=park.timezone)
     return park_kpis(session.connection(), cfg, period, day)
 
 
@@ -219,10 +185,6 @@ def events(
     open_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
-    q = select(EventRow).where(EventRow.park_id == park.id)
-    if open_only:
-        q = q.where(col(EventRow.closed_ms).is_(None))
-    rows = session.exec(q.order_by(EventRow.opened_ms.desc()).limit(limit)).all()  # type: ignore[attr-defined]
     return [
         {
             "id": e.id,
@@ -233,7 +195,7 @@ def events(
             "opened": format_ts(e.opened_ms),
             "closed": format_ts(e.closed_ms) if e.closed_ms else None,
         }
-        for e in rows
+        for e in crud.events(session, park_id=park.id, open_only=open_only, limit=limit)
     ]
 
 
@@ -244,11 +206,7 @@ _ = (UserDep, StateDep)
 @router.post("/parks/{park}/events/{event_id}/close")
 def close_event(park: WritableParkDep, event_id: int, session: SessionDep) -> dict[str, Any]:
     """A manager acknowledges an event: it is closed now."""
-    row = session.get(EventRow, event_id)
-    if row is None or row.park_id != park.id:
+    row = crud.close_event(session, park_id=park.id, event_id=event_id)
+    if row is None or row.closed_ms is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id} in park {park.id!r}")
-    if row.closed_ms is None:
-        row.closed_ms = now_ms()
-        session.add(row)
-        session.commit()
     return {"id": row.id, "closed": format_ts(row.closed_ms)}

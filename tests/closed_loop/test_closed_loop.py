@@ -17,7 +17,7 @@ from zctest_server import make_server
 from config import load_park
 from edge_agent.agent import Agent
 from edge_agent.simulate import start_park
-from park_server import crud
+from park_server.db import crud
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
 

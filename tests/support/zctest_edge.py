@@ -1,4 +1,5 @@
-"""Helpers for edge tests: device simulators on a background event loop, gateway files."""
+"""Helpers for edge tests: device simulators on a background event loop, gateway files, a pinned
+clock."""
 
 from __future__ import annotations
 
@@ -78,3 +79,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class FakeClock:
+    """Epoch seconds that move only when the test says so (pinned: the result never depends on the
+    day the test runs)."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def iso(epoch_s: float) -> str:
+    """Epoch seconds as DESIGN.md's UTC time stamp with ``Z``."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat().replace("+00:00", "Z")

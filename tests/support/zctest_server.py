@@ -12,11 +12,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from config import shipped_parks
-from park_server import crud
 from park_server.app import create_app
-from park_server.db import make_engine
-from park_server.ingest import ingest_batch, load_park_meters
-from park_server.migrate import upgrade
+from park_server.db import crud
+from park_server.db.crud import load_park_meters
+from park_server.db.engine import make_engine
+from park_server.db.migrate import upgrade
+from park_server.ingest.batches import ingest_batch
 from park_server.settings import Settings
 
 
@@ -127,7 +128,7 @@ def pv_kw(ms: int, day_factor: float) -> float:
 def store_power(server: Server, meter: str, series: list[tuple[int, float]]) -> None:
     """Ingest (time ms, kW) samples of one Huolin Gol meter and roll them up, as the server's
     jobs would, so that forecasts can read them."""
-    from park_server.app import rollup_job
+    from park_server.jobs.rollup import rollup_job
     from park_server.state import ServerState
     from park_server.timeutil import format_ts
 

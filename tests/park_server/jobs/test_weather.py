@@ -18,9 +18,11 @@ from zctest_server import make_server, pv_kw, store_power
 
 from config import Park
 from config.park import WeatherForecastSource
-from park_server import crud, weather
-from park_server.forecasts import issue_forecast
-from park_server.models import ParkRow, WeatherForecastRow
+from park_server.db import crud
+from park_server.db.tables import ParkRow, WeatherForecastRow
+from park_server.ingest.weather import WeatherError
+from park_server.jobs import weather
+from park_server.jobs.forecast import issue_forecast
 from park_server.state import ServerState
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
 
@@ -201,7 +203,7 @@ def test_http_source_is_fetched_and_a_failing_feed_is_named(tmp_path: Path) -> N
             )
             try:
                 weather.fetch_park(session, missing)
-            except weather.WeatherError as exc:
+            except WeatherError as exc:
                 assert f"cannot fetch {url}/nope" in str(exc) and "404" in str(exc)
             else:
                 raise AssertionError("a 404 must raise WeatherError")

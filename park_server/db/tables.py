@@ -1,4 +1,4 @@
-"""Database tables (SQLModel). Schema changes go through Alembic (park_server/migrations).
+"""Database tables (SQLModel). Schema changes go through Alembic (park_server/db/migrations).
 
 Time stamps are epoch milliseconds (UTC) in BIGINT columns: the same on SQLite and PostgreSQL,
 compact, and cheap to compare and bucket. Routes never return these objects; see schemas.py.
@@ -119,7 +119,7 @@ class ForecastRow(SQLModel, table=True):
 
 
 class WeatherForecastRow(SQLModel, table=True):
-    """The newest forecast value of one weather variable for one time (see weather.py)."""
+    """The newest forecast value of one weather variable for one time (see park_server.ingest.weather)."""
 
     __tablename__ = "weather_forecast"
     park_id: str = Field(primary_key=True, max_length=63)

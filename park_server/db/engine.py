@@ -1,4 +1,8 @@
-"""Engine and sessions: SQLite (WAL) by default, PostgreSQL at scale; the same schema on both."""
+"""Engine and sessions: SQLite (WAL) by default, PostgreSQL at scale; the same schema on both.
+
+``Session`` is re-exported so that the routes can name the type of the session they hand to the
+db and timeseries functions without importing the ORM themselves.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +35,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+__all__ = ["Session", "is_postgres", "make_engine", "session_scope"]
 
 
 def session_scope(engine: Engine) -> Iterator[Session]:

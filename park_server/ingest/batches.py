@@ -16,7 +16,8 @@ from sqlalchemy import Connection, text
 from sqlmodel import Session
 
 from config.quantities import COUNTER_QUANTITIES, QUANTITIES
-from park_server.models import QUALITY_CODES
+from park_server.db.crud import ParkMeters
+from park_server.db.tables import QUALITY_CODES
 from park_server.timeutil import QUARTER_MS, now_ms, parse_ts
 
 
@@ -33,19 +34,6 @@ class IngestResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
-
-
-@dataclass(frozen=True)
-class MeterInfo:
-    sign: int
-
-
-@dataclass
-class ParkMeters:
-    """What the validator needs to know of a park: its meters and their signs."""
-
-    park_id: str
-    meters: dict[str, MeterInfo]
 
 
 Row = tuple[str, str, str, int, float, int, int]  # park, meter, quantity, ts, value, quality, recv
@@ -343,12 +331,3 @@ def ingest_batch(
     return IngestResult(
         accepted=inserted, duplicates=valid - inserted, rejected=rejected, batch=batch
     )
-
-
-def load_park_meters(session: Session, park_id: str) -> ParkMeters:
-    rows = (
-        session.connection()
-        .execute(text("SELECT id, sign FROM meter WHERE park_id = :p"), {"p": park_id})
-        .all()
-    )
-    return ParkMeters(park_id, {r[0]: MeterInfo(int(r[1])) for r in rows})

@@ -13,9 +13,10 @@ from sqlmodel import Session
 from zctest_server import make_server, pv_kw, store_power
 
 from config import Park
-from park_server import crud
-from park_server.forecasts import HORIZON, accuracy, issue_forecast
-from park_server.models import ForecastRow
+from park_server.db import crud
+from park_server.db.tables import ForecastRow
+from park_server.jobs.forecast import HORIZON, issue_forecast
+from park_server.timeseries.forecasts import accuracy
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -98,7 +99,7 @@ def test_pv_forecast_from_measurements_fallback_and_accuracy(tmp_path: Path) -> 
 
 
 def test_pv_fallback_scales_clear_sky_by_the_recent_ratio(tmp_path: Path) -> None:
-    from park_server.dispatching import clear_sky_shape
+    from forecasting.solar import clear_sky_shape
 
     server = make_server(f"sqlite:///{tmp_path / 'g.db'}")
     now = now_ms()

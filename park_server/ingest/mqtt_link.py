@@ -24,9 +24,10 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from config import Park
-from park_server import weather
-from park_server.ingest import BatchError, ingest_batch
-from park_server.models import GatewayRow
+from park_server.db.tables import GatewayRow
+from park_server.ingest import weather
+from park_server.ingest.batches import BatchError, ingest_batch
+from park_server.ingest.setpoints import publish_in_force
 from park_server.state import ServerState
 from park_server.timeutil import now_ms
 
@@ -189,8 +190,6 @@ class MqttLink:
             )
         if self.state.note_meters(park, gateway, body.get("samples")):
             # a gateway (re)appeared with meters: give it the setpoints in force at once
-            from park_server.dispatching import publish_in_force
-
             publish_in_force(self.state, park, gateway)
         if result.batch is not None:
             self.publish(park, gateway, "ack", {"batch": result.batch})

@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import Session, col, select
 from zctest_server import batch, make_server
 
-from park_server import alarms
-from park_server.models import EventRow, GatewayRow
-from park_server.scheduler import Jobs, Leadership
+from park_server.db.tables import EventRow, GatewayRow
+from park_server.jobs import alarms
+from park_server.jobs.scheduler import Jobs, Leadership
 from park_server.state import ServerState
 from park_server.timeutil import now_ms
 

@@ -4,7 +4,7 @@ every 15 minutes from the stored measurements, each issue stored, accuracy track
 Models are retrained once a day per park and target (forecasting.models on 15-minute rollups of
 measured power); a live issue reads its whole horizon as known at the issue moment and carries
 the model's error on the newest measurement into the first hours. With a weather source
-configured (park_server/weather.py) the models read its forecast of irradiance, temperature or
+configured (park_server.jobs.weather) the models read its forecast of irradiance, temperature or
 wind speed; the metadata names the source and its newest issue, or says why the forecast went
 without weather. Wind forecasts also read the park's configured power curves, load forecasts the
 park's holiday calendar. With fewer than 14 days of data a forecast falls back (_fallback: the
@@ -19,28 +19,31 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from config import Park
 from config.factors import load_factors
 from config.park import WindAsset
 from forecasting.features import workdays
 from forecasting.models import QuantileForecaster, design_matrix
-from park_server import crud, weather
-from park_server.models import ForecastRow
+from forecasting.solar import clear_sky_shape
+from park_server.db import crud
+from park_server.db.tables import ForecastRow
+from park_server.jobs.weather import weather_job
 from park_server.state import ServerState
+from park_server.timeseries.forecasts import capacity
+from park_server.timeseries.queries import ROLES, measured
+from park_server.timeseries.weather import describe_issue, weather_frame
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
 
 log = logging.getLogger("zcpark.forecasts")
 
-ROLES = {"pv": ("pv",), "wind": ("wind",), "load": ("load", "flexible_load")}
 HORIZON = 192  # 48 h of 15-minute intervals
 PER_DAY = 96
 MIN_DAYS = 14
@@ -56,37 +59,6 @@ class Trained:
 
 _models: dict[tuple[str, str, str], Trained] = {}
 _lock = threading.Lock()
-
-
-def measured(session: Session, park_id: str, target: str, start_ms: int, end_ms: int) -> pd.Series:
-    """Sum over the target's meters of 15-minute mean active power [kW], UTC index."""
-    roles = ROLES[target]
-    marks = ", ".join(f":r{i}" for i in range(len(roles)))
-    rows = (
-        session.connection()
-        .execute(
-            text(
-                "SELECT r.ts_ms, SUM(r.value) FROM rollup r JOIN meter m ON m.park_id = r.park_id "
-                f"AND m.id = r.meter_id WHERE r.park_id = :p AND m.role IN ({marks}) AND "
-                "r.quantity = 'active_power_kw' AND r.resolution = '15min' AND r.ts_ms >= :s AND "
-                "r.ts_ms < :e GROUP BY r.ts_ms ORDER BY r.ts_ms"
-            ),
-            {"p": park_id, "s": start_ms, "e": end_ms, **{f"r{i}": r for i, r in enumerate(roles)}},
-        )
-        .all()
-    )
-    index = pd.DatetimeIndex(pd.to_datetime([r[0] for r in rows], unit="ms", utc=True))
-    return pd.Series([float(r[1]) for r in rows], index=index, dtype=float)
-
-
-def capacity(park: Park, target: str) -> float | None:
-    if target in ("pv", "wind"):
-        caps = [a.capacity_kw for a in park.renewables if a.kind == target]
-        return float(sum(caps)) if caps else None
-    loads = [a.nominal_kw for a in park.loads] + [
-        (f.min_kw + f.max_kw) / 2 for f in park.flexible_loads
-    ]
-    return float(sum(loads)) if loads else None
 
 
 def issue_forecast(
@@ -188,7 +160,7 @@ def _weather(
     src = park.weather_forecast
     if src is None:
         return None
-    frame, issued = weather.weather_frame(session, park.id, index)
+    frame, issued = weather_frame(session, park.id, index)
     cols = [c for c in WEATHER_FOR[target] if c in frame.columns]
     covered = [c for c in cols if frame.loc[times, c].notna().mean() >= 0.9]
     if not covered:
@@ -197,7 +169,7 @@ def _weather(
             " forecast without weather"
         )
         return None
-    meta["weather"] = weather.describe_issue(src, issued) + f" ({', '.join(covered)})"
+    meta["weather"] = describe_issue(src, issued) + f" ({', '.join(covered)})"
     return frame[covered]
 
 
@@ -274,8 +246,6 @@ def _fallback(
             power = np.nan_to_num(curve(speed), nan=0.0)
             return np.clip(power, 0, cap), "configured power curves × forecast wind speed"
     if target == "pv":
-        from park_server.dispatching import clear_sky_shape
-
         shape: np.ndarray = clear_sky_shape(park, [int(t.value // 1_000_000) for t in times]) * cap
         if len(recent) >= PER_DAY:  # clear sky × the recent ratio of measured to clear-sky energy
             past_cs = (
@@ -293,7 +263,7 @@ def _fallback(
 
 
 def forecast_job(state: ServerState) -> None:
-    weather.weather_job(state)
+    weather_job(state)
     with Session(state.engine) as session:
         for park in crud.park_configs(session):
             for target in ROLES:
@@ -302,71 +272,3 @@ def forecast_job(state: ServerState) -> None:
                 except Exception:
                     session.rollback()
                     log.exception("park %s: %s forecast failed", park.id, target)
-
-
-def latest(session: Session, park_id: str, target: str) -> dict[str, Any] | None:
-    row = session.exec(
-        select(ForecastRow)
-        .where(ForecastRow.park_id == park_id, ForecastRow.target == target)
-        .order_by(ForecastRow.issued_ms.desc())  # type: ignore[attr-defined]
-    ).first()
-    if row is None:
-        return None
-    return {
-        "target": target,
-        "issued": format_ts(row.issued_ms),
-        "model": row.model,
-        "meta": json.loads(row.meta_json),
-        "points": json.loads(row.values_json),
-    }
-
-
-def accuracy(
-    session: Session, park: Park, target: str, days: int, today: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Per local day: the forecast issued first at or after 10:00 the day before, against the
-    measured 15-minute values of the day (nMAE by capacity, or by mean load; P10–P90 coverage)."""
-    zone = ZoneInfo(park.timezone)
-    today = today or datetime.now(zone)
-    cap = capacity(park, target)
-    out = []
-    for back in range(days, 0, -1):
-        day = (today - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
-        issue_from = int((day - timedelta(days=1) + timedelta(hours=10)).timestamp() * 1000)
-        row = session.exec(
-            select(ForecastRow)
-            .where(
-                ForecastRow.park_id == park.id,
-                ForecastRow.target == target,
-                ForecastRow.issued_ms >= issue_from,
-                ForecastRow.issued_ms < int(day.timestamp() * 1000),
-            )
-            .order_by(ForecastRow.issued_ms)  # type: ignore[arg-type]
-        ).first()
-        start, end = int(day.timestamp() * 1000), int((day + timedelta(days=1)).timestamp() * 1000)
-        obs = measured(session, park.id, target, start, end)
-        entry: dict[str, Any] = {
-            "date": day.date().isoformat(),
-            "issued": None,
-            "nmae": None,
-            "coverage_p10_p90": None,
-            "intervals": 0,
-        }
-        if row is not None and len(obs):
-            pts = {p["ts"]: p for p in json.loads(row.values_json)}
-            stamps = [format_ts(int(t.value // 1_000_000)) for t in pd.DatetimeIndex(obs.index)]
-            pairs = [(v, pts[s]) for s, v in zip(stamps, obs.to_numpy(), strict=True) if s in pts]
-            if pairs:
-                o = np.array([v for v, _ in pairs])
-                p50 = np.array([p["p50"] for _, p in pairs])
-                lo = np.array([p["p10"] for _, p in pairs])
-                hi = np.array([p["p90"] for _, p in pairs])
-                norm = cap if target in ("pv", "wind") and cap else float(np.mean(np.abs(o))) or 1.0
-                entry.update(
-                    issued=format_ts(row.issued_ms),
-                    intervals=len(pairs),
-                    nmae=float(np.mean(np.abs(p50 - o)) / norm),
-                    coverage_p10_p90=float(np.mean((o >= lo) & (o <= hi))),
-                )
-        out.append(entry)
-    return out

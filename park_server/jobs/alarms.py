@@ -11,7 +11,8 @@ import json
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from park_server.models import EventRow, GatewayRow, MeterRow
+from park_server.db.tables import EventRow, GatewayRow, MeterRow
+from park_server.state import ServerState
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
 
 GATEWAY_OFFLINE_S = 120
@@ -146,3 +147,8 @@ def evaluate(session: Session, now: int | None = None) -> None:
             now,
         )
     session.commit()
+
+
+def alarm_job(state: ServerState) -> None:
+    with Session(state.engine) as session:
+        evaluate(session)

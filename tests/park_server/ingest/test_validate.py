@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from park_server.ingest import MeterInfo, ParkMeters, validate_batch
+from park_server.db.crud import MeterInfo, ParkMeters
+from park_server.ingest.batches import validate_batch
 from park_server.timeutil import format_ts, now_ms
 
 

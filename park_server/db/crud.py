@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlalchemy import delete, text
+from sqlmodel import Session, col, select
 
 from config import Park, load_park, load_profile
-from park_server.models import AssetRow, EnterpriseRow, GatewayRow, MeterRow, ParkRow, UserRow
+from park_server.db.tables import (
+    AssetRow,
+    EnterpriseRow,
+    EventRow,
+    GatewayRow,
+    MeterRow,
+    ParkRow,
+    UserRow,
+)
 from park_server.security import (
     hash_password,
     key_matches,
@@ -137,4 +146,81 @@ def gateway_for_key(session: Session, *, key: str) -> GatewayRow | None:
     row = session.exec(select(GatewayRow).where(GatewayRow.key_id == key_id)).first()
     if row is None or not key_matches(secret, row.key_hash):
         return None
+    return row
+
+
+@dataclass(frozen=True)
+class MeterInfo:
+    sign: int
+
+
+@dataclass
+class ParkMeters:
+    """What the validator needs to know of a park: its meters and their signs."""
+
+    park_id: str
+    meters: dict[str, MeterInfo]
+
+
+def load_park_meters(session: Session, park_id: str) -> ParkMeters:
+    rows = (
+        session.connection()
+        .execute(text("SELECT id, sign FROM meter WHERE park_id = :p"), {"p": park_id})
+        .all()
+    )
+    return ParkMeters(park_id, {r[0]: MeterInfo(int(r[1])) for r in rows})
+
+
+def parks(session: Session) -> list[ParkRow]:
+    """Every park, by id."""
+    return list(session.exec(select(ParkRow).order_by(ParkRow.id)).all())
+
+
+def park(session: Session, *, park_id: str) -> ParkRow | None:
+    return session.get(ParkRow, park_id)
+
+
+def meters(session: Session, *, park_id: str) -> list[MeterRow]:
+    """A park's meters, by id."""
+    return list(
+        session.exec(
+            select(MeterRow).where(MeterRow.park_id == park_id).order_by(MeterRow.id)
+        ).all()
+    )
+
+
+def meter(session: Session, *, park_id: str, meter_id: str) -> MeterRow | None:
+    return session.get(MeterRow, (park_id, meter_id))
+
+
+def gateways(session: Session, *, park_id: str) -> list[GatewayRow]:
+    """A park's gateways, by id."""
+    return list(
+        session.exec(
+            select(GatewayRow).where(GatewayRow.park_id == park_id).order_by(GatewayRow.id)
+        ).all()
+    )
+
+
+def user_by_name(session: Session, *, name: str) -> UserRow | None:
+    return session.exec(select(UserRow).where(UserRow.name == name)).first()
+
+
+def events(session: Session, *, park_id: str, open_only: bool, limit: int) -> list[EventRow]:
+    """A park's events (alarms), newest first."""
+    q = select(EventRow).where(EventRow.park_id == park_id)
+    if open_only:
+        q = q.where(col(EventRow.closed_ms).is_(None))
+    return list(session.exec(q.order_by(col(EventRow.opened_ms).desc()).limit(limit)).all())
+
+
+def close_event(session: Session, *, park_id: str, event_id: int) -> EventRow | None:
+    """Close (acknowledge) an open event now; None when the park has no such event."""
+    row = session.get(EventRow, event_id)
+    if row is None or row.park_id != park_id:
+        return None
+    if row.closed_ms is None:
+        row.closed_ms = now_ms()
+        session.add(row)
+        session.commit()
     return row

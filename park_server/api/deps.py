@@ -9,10 +9,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlmodel import Session, select
 
-from park_server import crud
-from park_server.models import GatewayRow, ParkRow, UserRow
+from park_server.db import crud
+from park_server.db.engine import Session, session_scope
+from park_server.db.tables import GatewayRow, ParkRow
 from park_server.security import TokenClaims, decode_token
 from park_server.state import ServerState
 
@@ -28,8 +28,7 @@ StateDep = Annotated[ServerState, Depends(get_state)]
 
 
 def get_session(state: StateDep) -> Iterator[Session]:
-    with Session(state.engine) as session:
-        yield session
+    yield from session_scope(state.engine)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -60,7 +59,7 @@ def get_user(
     claims: TokenClaims | None = decode_token(token, state.settings.secret_key)
     if claims is None:
         raise UNAUTHORIZED
-    row = session.exec(select(UserRow).where(UserRow.name == claims.user)).first()
+    row = crud.user_by_name(session, name=claims.user)
     if row is None:
         raise UNAUTHORIZED
     return CurrentUser(row.name, row.role, tuple(json.loads(row.parks_json)))
@@ -72,7 +71,7 @@ UserDep = Annotated[CurrentUser, Depends(get_user)]
 def readable_park(park: str, user: UserDep, session: SessionDep) -> ParkRow:
     if not user.can_read(park):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"no access to park {park!r}")
-    row = session.get(ParkRow, park)
+    row = crud.park(session, park_id=park)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no park {park!r}")
     return row
@@ -86,7 +85,7 @@ def writable_park(park: str, user: UserDep, session: SessionDep) -> ParkRow:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"{user.role} {user.name!r} cannot change park {park!r}"
         )
-    row = session.get(ParkRow, park)
+    row = crud.park(session, park_id=park)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no park {park!r}")
     return row

@@ -1,4 +1,4 @@
-"""``zcpark db upgrade``: apply the Alembic migrations shipped in park_server/migrations."""
+"""``zcpark db upgrade``: apply the Alembic migrations shipped in park_server/db/migrations."""
 
 from __future__ import annotations
 

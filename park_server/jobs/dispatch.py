@@ -10,23 +10,27 @@ storage from its latest measured state of charge.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import text
 from sqlmodel import Session, select
 
-from config import Park, load_factors, load_profile
+from config import Park, load_factors
 from config.loader import park_tariff
 from dispatch.scenario import parse_scenario
+from dispatch.setpoints import setpoints_of
 from dispatch.solve import DispatchError, solve
-from park_server import crud
-from park_server.models import ParkRow, PlanRow
+from forecasting.solar import clear_sky_shape
+from park_server.db import crud
+from park_server.db.plans import store_plan
+from park_server.db.tables import ParkRow
+from park_server.ingest.setpoints import publish_setpoints
 from park_server.state import ServerState
+from park_server.timeseries.forecasts import latest
+from park_server.timeseries.queries import asset_power, latest_value
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
 
 log = logging.getLogger("zcpark.dispatch")
@@ -41,34 +45,8 @@ class PlanResult:
     setpoints: dict[str, float]  # meter -> kW (+ discharge / - consume)
 
 
-def _latest(session: Session, park: str, meter: str, quantity: str) -> float | None:
-    row = (
-        session.connection()
-        .execute(
-            text(
-                "SELECT value FROM measurement WHERE park_id = :p AND meter_id = :m AND quantity = :q "
-                "AND quality < 2 ORDER BY ts_ms DESC LIMIT 1"
-            ),
-            {"p": park, "m": meter, "q": quantity},
-        )
-        .first()
-    )
-    return float(row[0]) if row else None
-
-
-def _asset_power(session: Session, park: Park, asset_id: str) -> float | None:
-    for m in park.meters:
-        if m.asset == asset_id:
-            v = _latest(session, park.id, m.id, "active_power_kw")
-            if v is not None:
-                return v
-    return None
-
-
 def _forecast(session: Session, park: str, target: str, times_ms: list[int]) -> np.ndarray | None:
     """P50 of the newest forecast issue at ``times_ms``; None unless it covers all of them."""
-    from park_server.forecasts import latest
-
     issue = latest(session, park, target)
     if issue is None:
         return None
@@ -77,20 +55,6 @@ def _forecast(session: Session, park: str, target: str, times_ms: list[int]) -> 
     if any(v is None for v in values):
         return None
     return np.array(values, dtype=float)
-
-
-def clear_sky_shape(park: Park, times_ms: list[int]) -> np.ndarray:
-    """Fraction of PV capacity on a clear day, from the sun's elevation (pvlib)."""
-    import pandas as pd
-    import pvlib
-
-    index = pd.to_datetime(times_ms, unit="ms", utc=True) + pd.Timedelta(minutes=STEP_MIN / 2)
-    pos = pvlib.solarposition.get_solarposition(
-        index, park.location.lat, park.location.lon, park.location.altitude_m
-    )
-    elevation = np.radians(np.clip(pos["apparent_elevation"].to_numpy(), 0, None))
-    shape: np.ndarray = np.clip(np.sin(elevation) ** 1.2 * 1.05, 0, 1)
-    return shape
 
 
 def build_scenario(
@@ -122,7 +86,7 @@ def build_scenario(
             series = pv_shape * cap
             sources[r.id] = "clear-sky shape (no forecast)"
         else:
-            last = _asset_power(session, park, r.id)
+            last = asset_power(session, park, r.id)
             series = np.full(steps, max(0.0, last) if last is not None else 0.3 * cap)
             sources[r.id] = "persistence" if last is not None else "30 % of capacity (no data)"
         renewables.append(
@@ -135,13 +99,13 @@ def build_scenario(
         )
     loads = []
     for ld in park.loads:
-        last = _asset_power(session, park, ld.id)
+        last = asset_power(session, park, ld.id)
         kw = max(0.0, last) if last is not None else ld.nominal_kw
         sources[ld.id] = "persistence" if last is not None else "nominal (no data)"
         loads.append({"name": ld.id, "kw": [kw] * steps})
     flexible = []
     for f in park.flexible_loads:
-        last = _asset_power(session, park, f.id)
+        last = asset_power(session, park, f.id)
         hours = steps * STEP_MIN / 60
         item: dict[str, Any] = {
             "name": f.id,
@@ -159,7 +123,7 @@ def build_scenario(
         soc = None
         for m in park.meters:
             if m.asset == st.id:
-                v = _latest(session, park.id, m.id, "soc_pct")
+                v = latest_value(session, park.id, m.id, "soc_pct")
                 soc = v / 100 if v is not None else soc
         soc0 = st.soc_initial if soc is None else min(max(soc, 0.0), 1.0)
         sources[st.id] = "measured soc" if soc is not None else "configured soc_initial (no data)"
@@ -203,21 +167,6 @@ def _zone(park: Park) -> Any:
     return ZoneInfo(park.timezone)
 
 
-def setpoints_of(plan: dict[str, Any], park: Park, index: int = 0) -> dict[str, float]:
-    """Setpoints per meter for interval ``index``: storage + discharge / - charge, flexible - kW."""
-    out: dict[str, float] = {}
-    series = plan["series"]
-    for m in park.meters:
-        if not any(s.name == "active_power_kw" for s in load_profile(m.profile).setpoints):
-            continue  # a meter that cannot take a setpoint (e.g. the AC side of a rectifier)
-        if m.asset in series["storage"]:
-            s = series["storage"][m.asset]
-            out[m.id] = float(s["discharge_kw"][index] - s["charge_kw"][index])
-        elif m.asset in series["flexible_loads"]:
-            out[m.id] = -float(series["flexible_loads"][m.asset]["kw"][index])
-    return out
-
-
 def plan_park(
     state: ServerState,
     park_id: str,
@@ -245,97 +194,20 @@ def plan_park(
         plan["sources"] = sources
         plan["start"] = format_ts(start)
         plan["interval_minutes"] = STEP_MIN
-        record = PlanRow(
+        record_id = store_plan(
+            session,
             park_id=park.id,
             kind=kind,
             created_ms=now,
             start_ms=start,
             end_ms=start + steps * QUARTER_MS,
-            plan_json=json.dumps(plan),
+            plan=plan,
         )
-        session.add(record)
-        session.commit()
-        session.refresh(record)
-        plan["plan_id"] = f"{park.id}-{record.id}"
+        plan["plan_id"] = f"{park.id}-{record_id}"
         points = setpoints_of(plan, park)
     if kind == "rolling":
         publish_setpoints(state, park.id, plan["plan_id"], start + QUARTER_MS, points)
-    assert record.id is not None
-    return PlanResult(record.id, plan, points)
-
-
-def publish_setpoints(
-    state: ServerState,
-    park_id: str,
-    plan_id: str,
-    valid_until_ms: int,
-    points: dict[str, float],
-    only: str | None = None,
-) -> int:
-    """Send each gateway (or only ``only``) the setpoints of the meters it reads; return how many
-    messages went out."""
-    link = state.mqtt
-    if link is None:
-        return 0
-    sent = 0
-    for (park, gateway), meters in state.gateway_meters().items():
-        if park != park_id or (only is not None and gateway != only):
-            continue
-        items = [
-            {"meter": m, "name": "active_power_kw", "value": round(v, 3)}
-            for m, v in points.items()
-            if m in meters
-        ]
-        if items:
-            link.publish(
-                park,
-                gateway,
-                "setpoints",
-                {"plan_id": plan_id, "valid_until": format_ts(valid_until_ms), "setpoints": items},
-            )
-            sent += 1
-    return sent
-
-
-def publish_in_force(state: ServerState, park_id: str, gateway: str | None = None) -> int:
-    """Publish the current interval's setpoints of the plan in force (to one gateway or all)."""
-    now = now_ms()
-    with Session(state.engine) as session:
-        plan = plan_in_force(session, park_id, now)
-        row = session.get(ParkRow, park_id)
-    if plan is None or row is None:
-        return 0
-    park = Park.model_validate_json(row.config_json)
-    start = int(datetime.fromisoformat(plan["start"].replace("Z", "+00:00")).timestamp() * 1000)
-    index = (now - start) // QUARTER_MS
-    if index < 0 or index >= len(plan["series"]["grid_import_kw"]):
-        return 0
-    points = setpoints_of(plan, park, int(index))
-    valid_until = start + (index + 1) * QUARTER_MS
-    return publish_setpoints(state, park_id, plan["plan_id"], valid_until, points, only=gateway)
-
-
-def plan_in_force(
-    session: Session, park_id: str, at_ms: int | None = None
-) -> dict[str, Any] | None:
-    at = at_ms if at_ms is not None else now_ms()
-    for kind in ("rolling", "day_ahead"):
-        row = session.exec(
-            select(PlanRow)
-            .where(
-                PlanRow.park_id == park_id,
-                PlanRow.kind == kind,
-                PlanRow.start_ms <= at,
-                PlanRow.end_ms > at,
-            )
-            .order_by(PlanRow.created_ms.desc())  # type: ignore[attr-defined]
-        ).first()
-        if row is not None:
-            plan: dict[str, Any] = json.loads(row.plan_json)
-            plan["plan_id"] = f"{park_id}-{row.id}"
-            plan["kind"] = kind
-            return plan
-    return None
+    return PlanResult(record_id, plan, points)
 
 
 def rolling_job(state: ServerState) -> None:

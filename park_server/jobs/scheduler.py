@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
-from park_server.db import is_postgres
+from park_server.db.engine import is_postgres
 from park_server.state import ServerState
 
 log = logging.getLogger("zcpark.scheduler")

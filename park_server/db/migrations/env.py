@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import park_server.models  # noqa: F401  - registers the tables
-from park_server.db import make_engine
+import park_server.db.tables  # noqa: F401  - registers the tables
+from park_server.db.engine import make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -1,0 +1,97 @@
+"""Stored forecast issues: the newest per park and target, and their accuracy by day against
+the measured 15-minute values.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlmodel import Session, select
+
+from config import Park
+from park_server.db.tables import ForecastRow
+from park_server.timeseries.queries import measured
+from park_server.timeutil import format_ts
+
+
+def latest(session: Session, park_id: str, target: str) -> dict[str, Any] | None:
+    row = session.exec(
+        select(ForecastRow)
+        .where(ForecastRow.park_id == park_id, ForecastRow.target == target)
+        .order_by(ForecastRow.issued_ms.desc())  # type: ignore[attr-defined]
+    ).first()
+    if row is None:
+        return None
+    return {
+        "target": target,
+        "issued": format_ts(row.issued_ms),
+        "model": row.model,
+        "meta": json.loads(row.meta_json),
+        "points": json.loads(row.values_json),
+    }
+
+
+def accuracy(
+    session: Session, park: Park, target: str, days: int, today: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per local day: the forecast issued first at or after 10:00 the day before, against the
+    measured 15-minute values of the day (nMAE by capacity, or by mean load; P10–P90 coverage)."""
+    zone = ZoneInfo(park.timezone)
+    today = today or datetime.now(zone)
+    cap = capacity(park, target)
+    out = []
+    for back in range(days, 0, -1):
+        day = (today - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
+        issue_from = int((day - timedelta(days=1) + timedelta(hours=10)).timestamp() * 1000)
+        row = session.exec(
+            select(ForecastRow)
+            .where(
+                ForecastRow.park_id == park.id,
+                ForecastRow.target == target,
+                ForecastRow.issued_ms >= issue_from,
+                ForecastRow.issued_ms < int(day.timestamp() * 1000),
+            )
+            .order_by(ForecastRow.issued_ms)  # type: ignore[arg-type]
+        ).first()
+        start, end = int(day.timestamp() * 1000), int((day + timedelta(days=1)).timestamp() * 1000)
+        obs = measured(session, park.id, target, start, end)
+        entry: dict[str, Any] = {
+            "date": day.date().isoformat(),
+            "issued": None,
+            "nmae": None,
+            "coverage_p10_p90": None,
+            "intervals": 0,
+        }
+        if row is not None and len(obs):
+            pts = {p["ts"]: p for p in json.loads(row.values_json)}
+            stamps = [format_ts(int(t.value // 1_000_000)) for t in pd.DatetimeIndex(obs.index)]
+            pairs = [(v, pts[s]) for s, v in zip(stamps, obs.to_numpy(), strict=True) if s in pts]
+            if pairs:
+                o = np.array([v for v, _ in pairs])
+                p50 = np.array([p["p50"] for _, p in pairs])
+                lo = np.array([p["p10"] for _, p in pairs])
+                hi = np.array([p["p90"] for _, p in pairs])
+                norm = cap if target in ("pv", "wind") and cap else float(np.mean(np.abs(o))) or 1.0
+                entry.update(
+                    issued=format_ts(row.issued_ms),
+                    intervals=len(pairs),
+                    nmae=float(np.mean(np.abs(p50 - o)) / norm),
+                    coverage_p10_p90=float(np.mean((o >= lo) & (o <= hi))),
+                )
+        out.append(entry)
+    return out
+
+
+def capacity(park: Park, target: str) -> float | None:
+    if target in ("pv", "wind"):
+        caps = [a.capacity_kw for a in park.renewables if a.kind == target]
+        return float(sum(caps)) if caps else None
+    loads = [a.nominal_kw for a in park.loads] + [
+        (f.min_kw + f.max_kw) / 2 for f in park.flexible_loads
+    ]
+    return float(sum(loads)) if loads else None

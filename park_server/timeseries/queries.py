@@ -1,0 +1,125 @@
+"""Measurement queries: latest values of a meter or asset and sums of rolled-up power by role.
+
+Only samples whose quality is not ``bad`` are read (DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import text
+from sqlmodel import Session
+
+from config import Park
+from park_server.timeseries.rollups import refresh_rollups
+
+
+def measured(session: Session, park_id: str, target: str, start_ms: int, end_ms: int) -> pd.Series:
+    """Sum over the target's meters of 15-minute mean active power [kW], UTC index."""
+    roles = ROLES[target]
+    marks = ", ".join(f":r{i}" for i in range(len(roles)))
+    rows = (
+        session.connection()
+        .execute(
+            text(
+                "SELECT r.ts_ms, SUM(r.value) FROM rollup r JOIN meter m ON m.park_id = r.park_id "
+                f"AND m.id = r.meter_id WHERE r.park_id = :p AND m.role IN ({marks}) AND "
+                "r.quantity = 'active_power_kw' AND r.resolution = '15min' AND r.ts_ms >= :s AND "
+                "r.ts_ms < :e GROUP BY r.ts_ms ORDER BY r.ts_ms"
+            ),
+            {"p": park_id, "s": start_ms, "e": end_ms, **{f"r{i}": r for i, r in enumerate(roles)}},
+        )
+        .all()
+    )
+    index = pd.DatetimeIndex(pd.to_datetime([r[0] for r in rows], unit="ms", utc=True))
+    return pd.Series([float(r[1]) for r in rows], index=index, dtype=float)
+
+
+def latest_value(session: Session, park: str, meter: str, quantity: str) -> float | None:
+    row = (
+        session.connection()
+        .execute(
+            text(
+                "SELECT value FROM measurement WHERE park_id = :p AND meter_id = :m AND quantity = :q "
+                "AND quality < 2 ORDER BY ts_ms DESC LIMIT 1"
+            ),
+            {"p": park, "m": meter, "q": quantity},
+        )
+        .first()
+    )
+    return float(row[0]) if row else None
+
+
+def asset_power(session: Session, park: Park, asset_id: str) -> float | None:
+    for m in park.meters:
+        if m.asset == asset_id:
+            v = latest_value(session, park.id, m.id, "active_power_kw")
+            if v is not None:
+                return v
+    return None
+
+
+ROLES = {"pv": ("pv",), "wind": ("wind",), "load": ("load", "flexible_load")}
+
+
+def latest_values(session: Session, park_id: str) -> list[tuple[str, str, int, float]]:
+    """The newest sample of every meter and quantity of a park: (meter, quantity, ts_ms, value)."""
+    rows = (
+        session.connection()
+        .execute(
+            text(
+                "SELECT m.meter_id, m.quantity, m.ts_ms, m.value FROM measurement m JOIN "
+                "(SELECT meter_id, quantity, MAX(ts_ms) AS ts FROM measurement WHERE park_id = :p "
+                "GROUP BY meter_id, quantity) l ON l.meter_id = m.meter_id AND "
+                "l.quantity = m.quantity AND l.ts = m.ts_ms WHERE m.park_id = :p "
+                "ORDER BY m.meter_id, m.quantity"
+            ),
+            {"p": park_id},
+        )
+        .all()
+    )
+    return [(str(r[0]), str(r[1]), int(r[2]), float(r[3])) for r in rows]
+
+
+def points(
+    session: Session,
+    *,
+    park_id: str,
+    timezone: str,
+    meter: str,
+    quantity: str,
+    start_ms: int,
+    end_ms: int,
+    resolution: str,
+    limit: int,
+) -> list[tuple[int, float]]:
+    """Up to ``limit`` (ts_ms, value) points of one meter and quantity in [start, end): raw
+    samples, or rollups (interval means of power, energy of counters) at ``resolution``."""
+    conn = session.connection()
+    params = {"p": park_id, "m": meter, "q": quantity, "s": start_ms, "e": end_ms, "n": limit}
+    if resolution == "raw":
+        rows = conn.execute(
+            text(
+                "SELECT ts_ms, value FROM measurement WHERE park_id = :p AND meter_id = :m AND "
+                "quantity = :q AND ts_ms >= :s AND ts_ms < :e ORDER BY ts_ms LIMIT :n"
+            ),
+            params,
+        ).all()
+    else:
+        refresh_rollups(conn, timezones={park_id: timezone}, only=(park_id, meter, quantity))
+        session.commit()
+        conn = session.connection()
+        rows = conn.execute(
+            text(
+                "SELECT ts_ms, value FROM rollup WHERE park_id = :p AND meter_id = :m AND "
+                "quantity = :q AND resolution = :r AND ts_ms >= :s AND ts_ms < :e "
+                "ORDER BY ts_ms LIMIT :n"
+            ),
+            {**params, "r": resolution},
+        ).all()
+    return [(int(r[0]), float(r[1])) for r in rows]
+
+
+def refresh_park(session: Session, *, park_id: str, timezone: str) -> None:
+    """Bring the park's dirty rollups up to date before reading figures from them."""
+    refresh_rollups(session.connection(), timezones={park_id: timezone})
+    session.commit()
