@@ -46,6 +46,8 @@ class MeterRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=63)
     asset_id: str = Field(max_length=63)
     role: str = Field(max_length=32)  # grid | pv | wind | storage | load | flexible_load | weather
+    #: primary meters count; check and sub-meters are compared with them, never summed
+    duty: str = Field(default="primary", max_length=16)
     profile: str
     sign: int = 1
     enterprise_id: str | None = Field(default=None, max_length=63)
