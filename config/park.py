@@ -253,6 +253,8 @@ class Park(Frozen):
     id: Slug
     name: str
     name_zh: str = ""
+    #: the league (盟) or city the park belongs to, for the regional overview (e.g. "Tongliao")
+    league: str = ""
     timezone: TimeZoneName = "Asia/Shanghai"
     location: Location
     grid: GridConnection
