@@ -1,16 +1,21 @@
 """The edge agent: one gateway file, its buses and devices, the buffer, the uplink, setpoints.
 
-``zcpark edge GATEWAY.yaml`` runs :func:`run_agent` until SIGINT/SIGTERM.
+``zcpark edge GATEWAY.yaml`` runs :func:`run_agent` until SIGINT/SIGTERM. Every background task
+runs under a :class:`~edge_agent.supervise.Supervisor`: a task that fails is logged, counted and
+started again with a capped backoff, and the status message says so (``task_restarts``,
+``tasks_down``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +26,21 @@ from edge_agent.buffer import Buffer, SampleSink
 from edge_agent.modbus import Line, ModbusDevice
 from edge_agent.mqtt_meters import MqttMeters
 from edge_agent.setpoints import SetpointManager
+from edge_agent.supervise import Supervisor
 from edge_agent.uplink import Uplink
 
 log = logging.getLogger("zcpark.edge")
 
 
 class Agent:
-    def __init__(self, gateway_path: str | Path, *, pump_interval_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        gateway_path: str | Path,
+        *,
+        pump_interval_s: float = 0.05,
+        restart_base_s: float = 0.5,
+        restart_max_s: float = 30.0,
+    ) -> None:
         self.path = Path(gateway_path)
         self.gw: Gateway = load_gateway(self.path)
         profiles = gateway_profiles(self.gw, self.path)
@@ -58,6 +71,7 @@ class Agent:
         self._setpoint_inbox: asyncio.Queue[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.uplink = Uplink(self.gw, self.buffer, self._setpoints_from_thread)
+        self.supervisor = Supervisor(base_s=restart_base_s, max_s=restart_max_s, event=self.event)
 
     def _line(self, bus: ModbusTcpBus | ModbusRtuBus, host: str | None, port: int | None) -> Line:
         if isinstance(bus, ModbusTcpBus):
@@ -76,20 +90,43 @@ class Agent:
             self._loop.call_soon_threadsafe(self._setpoint_inbox.put_nowait, payload)
 
     def status(self) -> dict[str, Any]:
+        """DESIGN.md §5's status, with the extensions of docs/edge.md."""
         st = self.buffer.stats()
-        cycles = [d.state.cycle_ms for d in self.devices.values() if d.state.online]
+        sink = self.sink.status()
+        # a device whose poller is waiting for its restart is not being read: not online
+        online = {
+            m: d.state.online and not self.supervisor.is_down(f"poll-{m}")
+            for m, d in self.devices.items()
+        }
+        cycles = [d.state.cycle_ms for m, d in self.devices.items() if online[m]]
         return {
             "online": True,
             "queue_samples": st["queue_samples"],
             "oldest_unsent": st["oldest_unsent"],
-            "devices_online": sum(d.state.online for d in self.devices.values()) + len(self.mqtt),
+            "devices_online": sum(online.values()) + len(self.mqtt),
             "devices_total": len(self.devices) + len(self.mqtt),
             "poll_cycle_ms": round(max(cycles), 1) if cycles else None,
-            "dropped_samples": st["dropped_samples"],
-            "offline": sorted(m for m, d in self.devices.items() if not d.state.online),
+            "dropped_samples": st["dropped_samples"] + sink["dropped_samples"],
+            "offline": sorted(m for m, ok in online.items() if not ok),
             "mqtt_malformed": sum(m.malformed for m in self.mqtt),
             **self.setpoints.status(),
+            **self.supervisor.status(),
+            "unwritten_samples": sink["unwritten_samples"],
+            "acks_ignored": self.uplink.acks_ignored,
+            "receive_errors": self.uplink.receive_errors,
         }
+
+    def _tasks(self, stop: asyncio.Event) -> dict[str, Callable[[], Awaitable[None]]]:
+        """Every background task by the name the status gives it."""
+        tasks: dict[str, Callable[[], Awaitable[None]]] = {
+            f"poll-{m}": functools.partial(d.run, stop) for m, d in self.devices.items()
+        }
+        tasks["uplink"] = functools.partial(self._pump, stop)
+        tasks["flush"] = functools.partial(self._flush, stop)
+        tasks["status"] = functools.partial(self._status, stop)
+        tasks["setpoints"] = functools.partial(self._setpoint_loop, stop)
+        tasks["buffer-limit"] = functools.partial(self._limit, stop)
+        return tasks
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
@@ -98,14 +135,8 @@ class Agent:
         for m in self.mqtt:
             m.start()
         tasks = [
-            asyncio.create_task(d.run(stop), name=f"poll-{m}") for m, d in self.devices.items()
-        ]
-        tasks += [
-            asyncio.create_task(self._pump(stop), name="uplink"),
-            asyncio.create_task(self._flush(stop), name="flush"),
-            asyncio.create_task(self._status(stop), name="status"),
-            asyncio.create_task(self._setpoint_loop(stop), name="setpoints"),
-            asyncio.create_task(self._limit(stop), name="buffer-limit"),
+            asyncio.create_task(self.supervisor.supervise(name, run, stop), name=name)
+            for name, run in self._tasks(stop).items()
         ]
         try:
             await stop.wait()
@@ -118,7 +149,14 @@ class Agent:
             self.uplink.stop(self.status())
             for line in self.lines.values():
                 line.close()
-            self.sink.flush()
+            try:
+                self.sink.flush()
+            except Exception as exc:
+                log.error(
+                    "stopping: %d samples could not be written to the buffer and are lost: %s",
+                    len(self.sink.pending),
+                    exc,
+                )
             self.buffer.close()
 
     async def _pump(self, stop: asyncio.Event) -> None:

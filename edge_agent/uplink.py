@@ -3,8 +3,10 @@
 Batches go out with QoS 1 on ``.../telemetry``; a batch leaves the buffer only when ``.../ack``
 names it. The session is persistent (MQTT 5 session expiry), so acks published while the gateway
 was away are delivered when it returns; batches not acked within ``resend_after_s`` are sent again
-(the server stores each sample once however often it arrives). The last will marks the gateway
-offline on ``.../status`` (retained).
+(the server stores each sample once however often it arrives). An ack that is malformed or names
+a batch not in flight (never sent, or of an earlier life of the buffer) is logged, counted in
+``acks_ignored`` and deletes nothing. The last will marks the gateway offline on ``.../status``
+(retained).
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class Uplink:
         self.client.on_subscribe = self._on_subscribe
         self.connected = threading.Event()
         self.acked = 0
+        self.acks_ignored = 0
+        self.receive_errors = 0  # a bug in handling a message; counted, never fatal
         self.sent = 0
 
     def start(self) -> None:
@@ -114,16 +118,37 @@ class Uplink:
         log.warning("uplink lost (%s); buffering", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        if msg.topic.endswith("/ack"):
-            try:
-                seq = json.loads(msg.payload)["batch"]
-                if isinstance(seq, int):
-                    self.buffer.ack(seq)
-                    self.acked += 1
-            except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
-                log.warning("malformed ack ignored: %r", msg.payload[:100])
-        elif msg.topic.endswith("/setpoints"):
-            self.on_setpoints(bytes(msg.payload))
+        # paho's network thread ends on an exception from a callback, and with it every ack and
+        # setpoint: an unexpected error is logged and counted instead
+        try:
+            if msg.topic.endswith("/ack"):
+                self._on_ack(bytes(msg.payload))
+            elif msg.topic.endswith("/setpoints"):
+                self.on_setpoints(bytes(msg.payload))
+        except Exception as exc:
+            self.receive_errors += 1
+            log.error(
+                "handling a message on %s failed (%d so far): %s: %s",
+                msg.topic,
+                self.receive_errors,
+                type(exc).__name__,
+                exc,
+            )
+
+    def _on_ack(self, payload: bytes) -> None:
+        try:
+            seq = json.loads(payload)["batch"]
+            if isinstance(seq, bool) or not isinstance(seq, int):
+                raise TypeError(f"batch {seq!r} is not an integer")
+        except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            self.acks_ignored += 1
+            log.warning("malformed ack ignored (%s): %r", exc, payload[:100])
+            return
+        if self.buffer.ack(seq) is None:
+            self.acks_ignored += 1
+            log.warning("ack for batch %d ignored: no such batch is in flight", seq)
+            return
+        self.acked += 1
 
     def pump(self) -> int:
         """Form batches and send those due; return how many were sent."""

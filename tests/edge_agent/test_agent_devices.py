@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from zctest_edge import SimThread, free_port, write_gateway
+from zctest_edge import FakeClock, SimThread, free_port, iso, write_gateway
 
 from config import load_profile
 from edge_agent.agent import Agent
+from edge_agent.setpoints import SetpointManager
 from edge_agent.simulate import DeviceSim, Faults
 
 
@@ -99,14 +100,12 @@ def test_dead_device_goes_offline_others_keep_rate_and_it_recovers(tmp_path: Pat
     assert r["recovered"] and r["recovered_after"] < 12  # backoff is capped at 10 s
 
 
-def _plan(valid_for_s: float, setpoints: list[dict[str, Any]]) -> bytes:
-    until = datetime.now(UTC) + timedelta(seconds=valid_for_s)
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC).timestamp()  # pinned
+
+
+def _plan(clock: FakeClock, valid_for_s: float, setpoints: list[dict[str, Any]]) -> bytes:
     return json.dumps(
-        {
-            "plan_id": "p-1",
-            "valid_until": until.isoformat().replace("+00:00", "Z"),
-            "setpoints": setpoints,
-        }
+        {"plan_id": "p-1", "valid_until": iso(clock() + valid_for_s), "setpoints": setpoints}
     ).encode()
 
 
@@ -136,20 +135,21 @@ def test_setpoints_within_limits_and_safe_default_when_expired(tmp_path: Path) -
         ],
     )
     agent = Agent(gw)
-    sp = agent.setpoints
+    clock = FakeClock(T0)
+    sp = SetpointManager(agent.devices, agent.event, clock=clock)
 
     async def scenario() -> None:
         await agent.devices["bess-1"].poll_once()
         # outside the profile's limits [-2500, 2500]: refused, nothing written
         refused = sp.receive(
-            _plan(60, [{"meter": "bess-1", "name": "active_power_kw", "value": -9000}])
+            _plan(clock, 60, [{"meter": "bess-1", "name": "active_power_kw", "value": -9000}])
         )
         assert refused and "outside the profile's limits" in refused[0]
         assert sp.receive(
-            _plan(60, [{"meter": "grid-main", "name": "active_power_kw", "value": 1}])
+            _plan(clock, 60, [{"meter": "grid-main", "name": "active_power_kw", "value": 1}])
         )
         assert sp.receive(
-            _plan(-5, [{"meter": "bess-1", "name": "active_power_kw", "value": 100}])
+            _plan(clock, -5, [{"meter": "bess-1", "name": "active_power_kw", "value": 100}])
         )[0].endswith("ignored")
         # nothing valid in force: the safe default is written
         await sp.apply()
@@ -157,7 +157,9 @@ def test_setpoints_within_limits_and_safe_default_when_expired(tmp_path: Path) -
         assert sp.status()["setpoints"]["bess-1.active_power_kw"]["mode"] == "safe_default"
         # a valid plan is written
         assert (
-            sp.receive(_plan(1.0, [{"meter": "bess-1", "name": "active_power_kw", "value": -500}]))
+            sp.receive(
+                _plan(clock, 1.0, [{"meter": "bess-1", "name": "active_power_kw", "value": -500}])
+            )
             == []
         )
         await sp.apply()
@@ -166,9 +168,10 @@ def test_setpoints_within_limits_and_safe_default_when_expired(tmp_path: Path) -
             "mode": "plan",
             "value": -500.0,
             "plan_id": "p-1",
+            "holds_until": "2026-11-23T08:00:01Z",
         }
         # the plan expires: back to the safe default, and the status says so
-        await asyncio.sleep(1.2)
+        clock.advance(1.2)
         await sp.apply()
         assert written[-1] == ("active_power_kw", 0.0)
         assert sp.status()["setpoints"]["bess-1.active_power_kw"]["mode"] == "safe_default"
