@@ -151,8 +151,10 @@ def _storage_green(
     eta_c, eta_d = settings.charge_efficiency, settings.discharge_efficiency
     init = settings.storage_initial
     store = _Store(
-        init.stored_kwh, init.stored_kwh * init.green_fraction,
-        init.stored_kwh * init.onsite_fraction, init,
+        init.stored_kwh,
+        init.stored_kwh * init.green_fraction,
+        init.stored_kwh * init.onsite_fraction,
+        init,
     )
     n = len(charge)
     gd = np.zeros(n)
@@ -198,7 +200,10 @@ def _share_green(
     headroom = cons - alloc
     leftover = green - alloc.sum(axis=1)
     room = headroom.sum(axis=1)
-    return alloc + leftover[:, None] * _divide(headroom, room[:, None] * np.ones_like(cons))
+    shared: FloatArray = alloc + leftover[:, None] * _divide(
+        headroom, room[:, None] * np.ones_like(cons)
+    )
+    return shared
 
 
 def energy_balance(
@@ -323,12 +328,11 @@ def energy_balance(
     # consumption shares, so that exports or charging without load still land somewhere
     period_cons = np.nansum(ent_cons * nan[:, None], axis=0)
     fallback = (
-        period_cons / period_cons.sum()
-        if period_cons.sum() > 0
-        else np.eye(len(entities))[-1]
+        period_cons / period_cons.sum() if period_cons.sum() > 0 else np.eye(len(entities))[-1]
     )
     w_green = np.where(
-        (green > 0)[:, None], _divide(ent_green, green[:, None] * np.ones_like(ent_green)),
+        (green > 0)[:, None],
+        _divide(ent_green, green[:, None] * np.ones_like(ent_green)),
         fallback[None, :],
     )
     nongreen = ent_cons - ent_green

@@ -127,6 +127,8 @@ def dual_control(
         production_t=year_before.production_t + in_period.production_t,
         output_10k_yuan=year_before.output_10k_yuan + in_period.output_10k_yuan,
     )
+    mtd_c: float | None
+    mtd_e: float | None
     if period.kind == "month":
         mtd_c, mtd_e = in_period.carbon_t, in_period.energy_tce
     elif period.kind == "day" and month_before is not None:
@@ -189,12 +191,18 @@ def budget_alarms(dc: DualControl, scope: str) -> list[BudgetAlarm]:
         ("carbon_budget", b.carbon_t, dc.carbon_projected.value, "tCO2", "projected"),
         ("energy_budget", b.energy_tce, dc.energy_projected.value, "tce", "projected"),
         (
-            "intensity_per_t_product", b.t_co2_per_t_product, dc.t_co2_per_t_product_ytd,
-            "tCO2/t", "year to date",
+            "intensity_per_t_product",
+            b.t_co2_per_t_product,
+            dc.t_co2_per_t_product_ytd,
+            "tCO2/t",
+            "year to date",
         ),
         (
-            "intensity_per_10k_yuan", b.t_co2_per_10k_yuan, dc.t_co2_per_10k_yuan_ytd,
-            "tCO2/10^4 yuan", "year to date",
+            "intensity_per_10k_yuan",
+            b.t_co2_per_10k_yuan,
+            dc.t_co2_per_10k_yuan_ytd,
+            "tCO2/10^4 yuan",
+            "year to date",
         ),
     ]
     out: list[BudgetAlarm] = []
@@ -205,7 +213,13 @@ def budget_alarms(dc: DualControl, scope: str) -> list[BudgetAlarm]:
         pct = 100.0 * excess / limit
         out.append(
             BudgetAlarm(
-                scope, kind, limit, value, unit, excess, pct,
+                scope,
+                kind,
+                limit,
+                value,
+                unit,
+                excess,
+                pct,
                 f"{scope}: {kind.replace('_', ' ')} {limit:g} {unit} for {dc.year}, "
                 f"{how} {value:.6g} {unit}: {excess:.6g} {unit} ({pct:.1f} %) over",
             )

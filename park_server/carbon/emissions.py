@@ -30,7 +30,11 @@ from park_server.carbon.period import Period
 CO2_PER_C = 44.0 / 12.0
 
 Category = Literal[
-    "scope1_fuel", "scope2_location", "scope2_market", "scope2_heat", "process_anode",
+    "scope1_fuel",
+    "scope2_location",
+    "scope2_market",
+    "scope2_heat",
+    "process_anode",
     "process_pfc_co2e",
 ]
 
@@ -94,16 +98,27 @@ def fuel_lines(fuels: Fuels, f: CarbonFactors) -> list[EmissionLine]:
     """Scope 1 combustion lines [tCO2]."""
     return [
         EmissionLine(
-            "coal", "scope1_fuel", fuels.coal_t, "t", (f.bituminous_coal_tco2_per_t,),
+            "coal",
+            "scope1_fuel",
+            fuels.coal_t,
+            "t",
+            (f.bituminous_coal_tco2_per_t,),
             fuels.coal_t * f.bituminous_coal_tco2_per_t.value,
         ),
         EmissionLine(
-            "natural_gas", "scope1_fuel", fuels.natural_gas_m3, "m3",
+            "natural_gas",
+            "scope1_fuel",
+            fuels.natural_gas_m3,
+            "m3",
             (f.natural_gas_tco2_per_1e4_nm3,),
             fuels.natural_gas_m3 / 1e4 * f.natural_gas_tco2_per_1e4_nm3.value,
         ),
         EmissionLine(
-            "diesel", "scope1_fuel", fuels.diesel_t, "t", (f.diesel_tco2_per_t,),
+            "diesel",
+            "scope1_fuel",
+            fuels.diesel_t,
+            "t",
+            (f.diesel_tco2_per_t,),
             fuels.diesel_t * f.diesel_tco2_per_t.value,
         ),
     ]
@@ -112,7 +127,10 @@ def fuel_lines(fuels: Fuels, f: CarbonFactors) -> list[EmissionLine]:
 def heat_line(purchased_heat_gj: float, f: CarbonFactors) -> EmissionLine:
     """Purchased heat [tCO2]."""
     return EmissionLine(
-        "purchased_heat", "scope2_heat", purchased_heat_gj, "GJ",
+        "purchased_heat",
+        "scope2_heat",
+        purchased_heat_gj,
+        "GJ",
         (f.purchased_heat_tco2_per_gj,),
         purchased_heat_gj * f.purchased_heat_tco2_per_gj.value,
     )
@@ -125,11 +143,19 @@ def electricity_lines(
     residual_kwh = max(0.0, grid_import_kwh - certificates_kwh - trades_kwh)
     return (
         EmissionLine(
-            "electricity_location", "scope2_location", grid_import_kwh, "kWh",
-            (f.grid_location,), grid_import_kwh / 1000.0 * f.grid_location.value,
+            "electricity_location",
+            "scope2_location",
+            grid_import_kwh,
+            "kWh",
+            (f.grid_location,),
+            grid_import_kwh / 1000.0 * f.grid_location.value,
         ),
         EmissionLine(
-            "electricity_market", "scope2_market", residual_kwh, "kWh", (f.grid_market,),
+            "electricity_market",
+            "scope2_market",
+            residual_kwh,
+            "kWh",
+            (f.grid_market,),
             residual_kwh / 1000.0 * f.grid_market.value,
         ),
     )
@@ -138,7 +164,7 @@ def electricity_lines(
 def process_lines(pi: PeriodInputs, f: CarbonFactors) -> tuple[EmissionLine, EmissionLine]:
     """Aluminium anode CO2 and PFC [tCO2, tCO2e] from the tonnes produced."""
     keep = 1.0 - f.anode_sulphur_fraction.value - f.anode_ash_fraction.value
-    anode_factors = (f.anode_sulphur_fraction, f.anode_ash_fraction)
+    anode_factors: tuple[FactorLine, ...] = (f.anode_sulphur_fraction, f.anode_ash_fraction)
     if not pi.anode_measured:
         anode_factors = (f.anode_net_consumption_tc_per_t_al, *anode_factors)
     pfc_kg_per_t = (
@@ -147,11 +173,18 @@ def process_lines(pi: PeriodInputs, f: CarbonFactors) -> tuple[EmissionLine, Emi
     )
     return (
         EmissionLine(
-            "anode", "process_anode", pi.production_t, "t Al", anode_factors,
+            "anode",
+            "process_anode",
+            pi.production_t,
+            "t Al",
+            anode_factors,
             pi.anode_tc * keep * CO2_PER_C,
         ),
         EmissionLine(
-            "pfc", "process_pfc_co2e", pi.production_t, "t Al",
+            "pfc",
+            "process_pfc_co2e",
+            pi.production_t,
+            "t Al",
             (f.pfc_cf4_kg_per_t_al, f.gwp_cf4, f.pfc_c2f6_kg_per_t_al, f.gwp_c2f6),
             pi.production_t * pfc_kg_per_t / 1000.0,
         ),
@@ -238,9 +271,7 @@ class Intensity:
     t_co2_per_10k_yuan: float | None
 
 
-def intensity(
-    em: Emissions, pi: PeriodInputs, method: Literal["location", "market"]
-) -> Intensity:
+def intensity(em: Emissions, pi: PeriodInputs, method: Literal["location", "market"]) -> Intensity:
     """Direct (fuel + anode + PFC) and indirect (electricity) per tonne of product [tCO2e/t];
     CO2 by ``method`` per 10⁴ yuan of output [tCO2/10⁴ yuan]."""
     t = pi.production_t

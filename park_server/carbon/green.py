@@ -46,7 +46,7 @@ class TradeMatch:
 def match_trades(balance: EnergyBalance, trades: Iterable[Trade]) -> TradeMatch:
     """Match profiled trades in their intervals (M_i); NaN where the interval is incomplete."""
     trades = list(trades)
-    index = balance.park.index
+    index = pd.DatetimeIndex(balance.park.index)
     out: dict[str, pd.Series] = {}
     for e, frame in balance.enterprises.items():
         profile = _profile_sum([t for t in trades if t.enterprise == e], index)

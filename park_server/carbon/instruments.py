@@ -185,7 +185,9 @@ def parse_instrument_row(
         raise CarbonInputError("mwh", f"must be positive, not {text('mwh')}")
     technology = text("technology")
     if technology not in TECHNOLOGIES:
-        raise CarbonInputError("technology", f"{technology!r} is not one of {', '.join(TECHNOLOGIES)}")
+        raise CarbonInputError(
+            "technology", f"{technology!r} is not one of {', '.join(TECHNOLOGIES)}"
+        )
     project = text("project")
     if not project:
         raise CarbonInputError("project", "is empty")
@@ -280,7 +282,9 @@ def validate_instrument_csv(
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(CSV_HEADER):
-            bad.append({"line": line, "reason": f"has {len(cells)} fields, expected {len(CSV_HEADER)}"})
+            bad.append(
+                {"line": line, "reason": f"has {len(cells)} fields, expected {len(CSV_HEADER)}"}
+            )
             continue
         rows.append((line, dict(zip(CSV_HEADER, cells, strict=True))))
     upload = validate_instrument_rows(rows, enterprises=enterprises, held=held, gec_mwh=gec_mwh)

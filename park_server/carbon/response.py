@@ -144,10 +144,12 @@ def check_inputs(inp: CarbonInputs) -> None:
         for key in mapping:
             if key is not None and key not in ids:
                 raise CarbonInputError(f"{name}.{key}", f"no enterprise {key!r} in the park")
-    years = [(b.year, b.enterprise) for b in inp.budgets]
-    for i, key in enumerate(years):
-        if key in years[:i]:
-            raise CarbonInputError(f"budgets[{i}]", f"a second budget for {key[1] or 'the park'} in {key[0]}")
+    budget_keys = [(b.year, b.enterprise) for b in inp.budgets]
+    for i, (year, owner) in enumerate(budget_keys):
+        if (year, owner) in budget_keys[:i]:
+            raise CarbonInputError(
+                f"budgets[{i}]", f"a second budget for {owner or 'the park'} in {year}"
+            )
 
 
 def _budget(inp: CarbonInputs, enterprise: str | None) -> Budget | None:
@@ -172,7 +174,9 @@ def _scope(
     energy = {k: float(sums[k]) for k in ENERGY_KEYS}
     certs = certificates_kwh(inp.certificates, period, enterprise)
     trades = trades_kwh(inp.trades, period, enterprise)
-    target = s.green_share_target if enterprise is None else s.enterprise(enterprise).green_share_target
+    target = (
+        s.green_share_target if enterprise is None else s.enterprise(enterprise).green_share_target
+    )
     green = green_shares(
         energy["consumption"], float(sums["green"]), float(matched.sum()), certs, trades, target
     )
@@ -201,8 +205,12 @@ def _scope(
             annual_energy_tce = tce.total
     months = set(period.months())
     ind = indicators(
-        co2, tce.total, tce.non_fossil, annual_energy_tce,
-        [g for g in inp.guide if g.month in months], f,
+        co2,
+        tce.total,
+        tce.non_fossil,
+        annual_energy_tce,
+        [g for g in inp.guide if g.month in months],
+        f,
     )
     offsets = [o for o in inp.offsets if enterprise is None or o.enterprise == enterprise]
     red = reductions(
@@ -301,7 +309,10 @@ def response_dict(fig: CarbonFigures) -> dict[str, Any]:
             "offsets_held": sc.offsets_held_t,
             "scope2_heat": em.scope2_heat,
         },
-        "energy_tce": {"total": sc.energy.total, "counted_for_control": sc.energy.counted_for_control},
+        "energy_tce": {
+            "total": sc.energy.total,
+            "counted_for_control": sc.energy.counted_for_control,
+        },
         "indicators": {
             "core_t_per_tce": ind.core_t_per_tce,
             "core_threshold_t_per_tce": ind.core_threshold_t_per_tce,
