@@ -53,6 +53,7 @@ from park_server.carbon.response import (
     CarbonInputs,
     carbon_figures,
     carbon_response,
+    green_by_day,
     response_dict,
 )
 
@@ -101,6 +102,7 @@ __all__ = [
     "emissions",
     "energy_balance",
     "energy_tce",
+    "green_by_day",
     "green_shares",
     "held_ranges",
     "indicators",

@@ -21,9 +21,10 @@ Per complete interval i (all kWh; docs/carbon.md has the same equations):
 Enterprises: consumption from their own load meters; G_i shared by the park rule (pro rata
 to the interval's consumption, or fixed shares capped at each one's consumption, the rest to
 the others pro rata to their unmet consumption); grid import shared pro rata to non-green
-consumption; every other flow in proportion to the green share. Load meters without an
-enterprise, or the whole park where consumption is a balance, are :data:`UNASSIGNED`, so
-enterprises plus ``UNASSIGNED`` add up to the park in every interval and flow.
+consumption; every other flow in proportion to the green share (the consumption share in an
+interval without green). Load meters without an enterprise, or the whole park where
+consumption is a balance, are :data:`UNASSIGNED`, so enterprises plus ``UNASSIGNED`` add up to
+the park in every interval and flow.
 """
 
 from __future__ import annotations
@@ -324,17 +325,17 @@ def energy_balance(
 
     entities = [*enterprise_ids, UNASSIGNED]
     ent_green = _share_green(green, ent_cons, settings, entities)
-    # weights where there is no green (or no consumption) in the interval: the period's
-    # consumption shares, so that exports or charging without load still land somewhere
+    # where an interval has no green, its consumption shares; where it has no consumption
+    # either, the period's, so that exports or charging without load still land somewhere
     period_cons = np.nansum(ent_cons * nan[:, None], axis=0)
     fallback = (
         period_cons / period_cons.sum() if period_cons.sum() > 0 else np.eye(len(entities))[-1]
     )
-    w_green = np.where(
-        (green > 0)[:, None],
-        _divide(ent_green, green[:, None] * np.ones_like(ent_green)),
-        fallback[None, :],
+    ones = np.ones_like(ent_cons)
+    w_cons = np.where(
+        (cons > 0)[:, None], _divide(ent_cons, cons[:, None] * ones), fallback[None, :]
     )
+    w_green = np.where((green > 0)[:, None], _divide(ent_green, green[:, None] * ones), w_cons)
     nongreen = ent_cons - ent_green
     ng_total = nongreen.sum(axis=1)
     w_import = np.where(

@@ -211,6 +211,11 @@ def parse_instrument_row(
                 "mwh", f"{mwh:g} MWh does not match the {serial.count} certificates {serial}"
             )
         return Certificate(enterprise, serial, mwh, technology, project, vintage, month)
+    if serial is not None and serial.count * gec_mwh > mwh * (1 + 1e-9):
+        raise CarbonInputError(
+            "mwh",
+            f"{mwh:g} MWh delivered, fewer than the {serial.count} bundled certificates {serial}",
+        )
     return Trade(enterprise, mwh, technology, project, vintage, month, bundled=serial)
 
 

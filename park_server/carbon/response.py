@@ -42,7 +42,7 @@ from park_server.carbon.inputs import (
 )
 from park_server.carbon.instruments import Certificate, Trade, certificates_kwh, trades_kwh
 from park_server.carbon.offsets import Offset, offsets_held_t
-from park_server.carbon.period import Period
+from park_server.carbon.period import Period, period_of
 from park_server.carbon.reductions import Reductions, reductions
 
 #: §10's ``energy_kwh`` keys, in order, and the balance flow each one sums.
@@ -111,6 +111,7 @@ class ScopeFigures:
 
 @dataclass(frozen=True)
 class CarbonFigures:
+    inputs: CarbonInputs
     settings: CarbonSettings
     period: Period
     factors: CarbonFactors
@@ -269,7 +270,43 @@ def carbon_figures(
         ent = _scope(
             inp, f, bal, matches, enterprise, park.energy.total if annual is None else annual
         )
-    return CarbonFigures(inp.settings, inp.period, f, bal, matches, park, ent)
+    return CarbonFigures(inp, inp.settings, inp.period, f, bal, matches, park, ent)
+
+
+def green_by_day(
+    fig: CarbonFigures, enterprise: str | None = None
+) -> list[tuple[str, GreenShares]]:
+    """Both green shares of every local day of the period, for charts and the report.
+
+    Monthly certificates and unprofiled trades count pro rata to each day (as in a day period).
+    """
+    inp, period = fig.inputs, fig.period
+    frame = fig.balance.park if enterprise is None else fig.balance.enterprises[enterprise]
+    matched = fig.matches.park if enterprise is None else fig.matches.enterprises[enterprise]
+    s = fig.settings
+    target = (
+        s.green_share_target if enterprise is None else s.enterprise(enterprise).green_share_target
+    )
+    local = pd.DatetimeIndex(frame.index).tz_convert(period.timezone)
+    out: list[tuple[str, GreenShares]] = []
+    for day in sorted(set(local.date)):
+        idx = local.date == day
+        one = period_of("day", day, period.timezone)
+        sums = frame.loc[idx].sum()
+        out.append(
+            (
+                one.label,
+                green_shares(
+                    float(sums["consumption"]),
+                    float(sums["green"]),
+                    float(matched.loc[idx].sum()),
+                    certificates_kwh(inp.certificates, one, enterprise),
+                    trades_kwh(inp.trades, one, enterprise),
+                    target,
+                ),
+            )
+        )
+    return out
 
 
 def response_dict(fig: CarbonFigures) -> dict[str, Any]:
