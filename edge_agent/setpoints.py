@@ -118,13 +118,13 @@ class SetpointManager:
                 raise ValueError("a setpoints message must be a JSON object")
             plan_id = str(msg.get("plan_id", ""))
             valid_until = parse_utc(msg.get("valid_until"), "valid_until")
-            items = msg["setpoints"]
+            items = msg.get("setpoints")
             if not isinstance(items, list):
-                raise ValueError("setpoints must be a list")
+                raise ValueError(f"setpoints must be a list, not {items!r}")
             schedule = msg.get("schedule", [])
             if not isinstance(schedule, list):
                 raise ValueError("schedule must be a list")
-        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError too
             reason = f"malformed setpoints message: {exc}"
             self._refuse(reason)
             return [reason]

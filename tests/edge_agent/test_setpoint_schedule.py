@@ -208,6 +208,14 @@ def test_bad_schedule_entries_are_refused_with_a_reason_and_the_rest_kept(tmp_pa
     assert sp.receive(json.dumps({**msg, "schedule": {"0": 1}}).encode())[0].startswith(
         "malformed setpoints message: schedule must be a list"
     )
+    no_list = {"plan_id": "p-13", "valid_until": iso(T0 + Q)}
+    assert sp.receive(json.dumps(no_list).encode()) == [
+        "malformed setpoints message: setpoints must be a list, not None"
+    ]
+    assert sp.receive(b"[1]") == [
+        "malformed setpoints message: a setpoints message must be a JSON object"
+    ]
+    assert sp.receive(b"\xff{")[0].startswith("malformed setpoints message")
     assert sp.target("bess-1", "active_power_kw") == (-50.0, "plan")
     assert sp.status()["setpoints"][BESS]["plan_id"] == "p-9"
 
