@@ -246,6 +246,12 @@ class Meter(Frozen):
     profile: str
     #: -1 when the meter is installed the other way round from DESIGN.md §2's convention
     sign: Literal[1, -1] = 1
+    #: primary: the fiscal meter of its asset, the one that counts; check: a second meter of the
+    #: same flow (e.g. a rectifier's AC side), compared with the primary, never summed; sub: a
+    #: meter of part of the asset's flow, shown but never summed
+    duty: Literal["primary", "check", "sub"] = "primary"
+    #: a check meter may differ from its primary by this much (a rectifier's losses) before an alarm
+    check_tolerance_pct: float = Field(5.0, gt=0, le=100)
     description: str = ""
 
 
@@ -288,6 +294,17 @@ class Park(Frozen):
             return "grid"
         return self.asset(meter.asset).kind
 
+    def counts(self, meter: Meter) -> bool:
+        """Whether the meter's energy counts in sums (the primary meter of its asset)."""
+        return meter.duty == "primary"
+
+    def primary_meter(self, asset_id: str) -> Meter | None:
+        """The primary meter of an asset (or of the grid connection), None when it has none."""
+        for m in self.meters:
+            if m.asset == asset_id and m.duty == "primary":
+                return m
+        return None
+
     def assets_of(self, kind: str) -> list[Asset]:
         return [a for a in self.assets if a.kind == kind]
 
@@ -323,6 +340,24 @@ class Park(Frozen):
                 raise field_error(
                     f"meters[{i}].asset",
                     f"no asset {m.asset!r} (assets: {', '.join(sorted(ids))})",
+                )
+        primary: dict[str, str] = {}
+        for i, m in enumerate(self.meters):
+            measures_flow = m.asset == self.grid.id or self.asset(m.asset).kind != "weather"
+            if m.duty != "primary" or not measures_flow:
+                continue
+            if m.asset in primary:
+                raise field_error(
+                    f"meters[{i}].duty",
+                    f"asset {m.asset!r} has a primary meter already ({primary[m.asset]!r}): "
+                    "mark this one duty: check or duty: sub",
+                )
+            primary[m.asset] = m.id
+        for i, m in enumerate(self.meters):
+            if m.duty == "check" and m.asset not in primary:
+                raise field_error(
+                    f"meters[{i}].duty",
+                    f"check meter {m.id!r} has no primary meter on asset {m.asset!r} to compare with",
                 )
         owner: dict[str, str] = {}
         for i, e in enumerate(self.enterprises):

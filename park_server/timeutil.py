@@ -1,7 +1,15 @@
-"""Time stamps on the wire (ISO 8601 with Z, or epoch ms) and in the database (epoch ms)."""
+"""Time stamps on the wire (ISO 8601 with Z, or epoch ms) and in the database (epoch ms), and the
+server's one clock.
+
+Every part of the server asks :func:`now_ms` or :func:`now_utc` for the time, never
+``datetime.now()``: the clock is aware (UTC), so it means the same on a host set to China time,
+and tests can pin it (:func:`set_clock`) so that no result depends on the day the suite runs.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -10,8 +18,28 @@ HOUR_MS = 60 * 60 * 1000
 DAY_MS = 24 * HOUR_MS
 
 
+_clock: Callable[[], float] = time.time
+
+
+def set_clock(clock: Callable[[], float] | None) -> None:
+    """Replace the server's clock (seconds since the epoch); None restores the system clock."""
+    global _clock
+    _clock = clock or time.time
+
+
 def now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
+    """Now, as epoch milliseconds."""
+    return int(_clock() * 1000)
+
+
+def now_utc() -> datetime:
+    """Now, as an aware UTC datetime (what APScheduler and zone conversions are handed)."""
+    return datetime.fromtimestamp(_clock(), UTC)
+
+
+def local_now(tz: str) -> datetime:
+    """Now in the zone ``tz`` (a park's days, months and tariffs are local)."""
+    return now_utc().astimezone(ZoneInfo(tz))
 
 
 def parse_ts(value: object) -> int:

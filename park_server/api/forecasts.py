@@ -12,7 +12,7 @@ from config import Park
 from park_server.api.deps import ParkDep, SessionDep
 from park_server.timeseries import forecasts
 from park_server.timeseries.weather import weather_frame
-from park_server.timeutil import format_ts
+from park_server.timeutil import format_ts, now_ms
 
 router = APIRouter(tags=["forecasts"])
 
@@ -47,7 +47,7 @@ def weather_forecast(
 ) -> dict[str, Any]:
     """The park's weather source and the stored forecast from now on, every 15 minutes."""
     config = Park.model_validate_json(park.config_json)
-    start = pd.Timestamp.now(tz="UTC").floor("15min")
+    start = pd.Timestamp(now_ms(), unit="ms", tz="UTC").floor("15min")
     index = pd.date_range(start, periods=hours * 4, freq="15min")
     frame, issued = weather_frame(session, park.id, index)
     src = config.weather_forecast

@@ -14,7 +14,7 @@ from park_server.db import crud
 from park_server.db.tables import ParkRow
 from park_server.timeseries import queries
 from park_server.timeseries.kpis import park_kpis
-from park_server.timeutil import format_ts, now_ms, parse_ts
+from park_server.timeutil import format_ts, local_now, now_ms, parse_ts
 
 router = APIRouter(tags=["parks"])
 
@@ -173,7 +173,7 @@ def kpis(
     date_: Annotated[date | None, Query(alias="date")] = None,
 ) -> dict[str, Any]:
     cfg = _park(park)
-    day = date_ or date.today()
+    day = date_ or local_now(park.timezone).date()
     queries.refresh_park(session, park_id=park.id, timezone=park.timezone)
     return park_kpis(session.connection(), cfg, period, day)
 

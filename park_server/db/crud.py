@@ -66,6 +66,7 @@ def sync_park(session: Session, *, park: Park) -> None:
                 id=m.id,
                 asset_id=m.asset,
                 role=park.meter_role(m),
+                duty=m.duty,
                 profile=m.profile,
                 sign=m.sign,
                 enterprise_id=owner.get(m.id),

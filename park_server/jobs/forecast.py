@@ -57,6 +57,7 @@ class Trained:
     rows: int
 
 
+#: trained models by (database/park, target, weather variant): retrained once a day
 _models: dict[tuple[str, str, str], Trained] = {}
 _lock = threading.Lock()
 
@@ -68,7 +69,7 @@ def issue_forecast(
     if cap is None:
         return None  # the park has no such assets
     now = now if now is not None else now_ms()
-    start = now - now % QUARTER_MS + QUARTER_MS
+    start = now - now % QUARTER_MS  # the current quarter: a plan made now starts there
     times = pd.date_range(pd.Timestamp(start, unit="ms", tz="UTC"), periods=HORIZON, freq="15min")
     history = measured(session, park.id, target, start - HISTORY_DAYS * 86_400_000, start)
     meta: dict[str, Any] = {
@@ -94,7 +95,8 @@ def issue_forecast(
             issued_at=pd.Timestamp(now, unit="ms", tz="UTC"),
         )
         variant = "" if wx is None else ",".join(wx.columns)
-        trained = _model(park.id, target, variant, x, series, now)
+        database = session.get_bind().engine.url.render_as_string(hide_password=True)
+        trained = _model(f"{database}/{park.id}", target, variant, x, series, now)
         pred = trained.model.predict(x.loc[times])
         last = series.loc[: times[0] - pd.Timedelta(minutes=15)].dropna()
         if len(last) and now - int(last.index[-1].value // 1_000_000) <= 3_600_000:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, text
 
 from park_server.db.engine import is_postgres
@@ -97,8 +98,31 @@ class Jobs:
             id=name,
             max_instances=1,
             coalesce=True,
-            next_run_time=datetime.now(),
+            next_run_time=datetime.now(UTC),
         )
+
+    def add_aligned(
+        self, name: str, func: Callable[[ServerState], object], seconds: float, offset_s: float = 0
+    ) -> None:
+        """Run every ``seconds`` on the clock's grid (a divisor of 15 minutes runs on the quarter:
+        :00, :15, :30, :45), ``offset_s`` after each mark; the first run is the next mark."""
+        now = datetime.now(UTC)
+        anchor = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+        self.scheduler.add_job(
+            self._wrap(name, func),
+            IntervalTrigger(
+                seconds=seconds, start_date=anchor + timedelta(seconds=offset_s), timezone=UTC
+            ),
+            id=name,
+            max_instances=1,
+            coalesce=True,
+        )
+
+    def next_run(self, name: str) -> datetime | None:
+        """When the job ``name`` runs next (aware UTC), None when it is not scheduled."""
+        job = self.scheduler.get_job(name)
+        when: datetime | None = getattr(job, "next_run_time", None) if job else None
+        return when
 
     def add_cron(self, name: str, func: Callable[[ServerState], object], **cron: object) -> None:
         self.scheduler.add_job(
@@ -119,7 +143,7 @@ class Jobs:
                     self.scheduler.add_job(
                         lambda: run(retry=True),
                         "date",
-                        run_date=datetime.now() + timedelta(seconds=self.retry_seconds),
+                        run_date=datetime.now(UTC) + timedelta(seconds=self.retry_seconds),
                         id=f"{name}-retry",
                         replace_existing=True,
                     )

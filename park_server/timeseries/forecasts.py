@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,7 @@ from sqlmodel import Session, select
 from config import Park
 from park_server.db.tables import ForecastRow
 from park_server.timeseries.queries import measured
-from park_server.timeutil import format_ts
+from park_server.timeutil import format_ts, local_now
 
 
 def latest(session: Session, park_id: str, target: str) -> dict[str, Any] | None:
@@ -41,8 +40,7 @@ def accuracy(
 ) -> list[dict[str, Any]]:
     """Per local day: the forecast issued first at or after 10:00 the day before, against the
     measured 15-minute values of the day (nMAE by capacity, or by mean load; P10–P90 coverage)."""
-    zone = ZoneInfo(park.timezone)
-    today = today or datetime.now(zone)
+    today = today or local_now(park.timezone)
     cap = capacity(park, target)
     out = []
     for back in range(days, 0, -1):

@@ -44,7 +44,7 @@ def park_kpis(conn: Connection, park: Park, period: str, day: date) -> dict[str,
     rows = conn.execute(
         text(
             "SELECT m.role, r.value, r.count FROM rollup r JOIN meter m ON "
-            "m.park_id = r.park_id AND m.id = r.meter_id WHERE r.park_id = :p AND "
+            "m.park_id = r.park_id AND m.id = r.meter_id WHERE r.park_id = :p AND m.duty = 'primary' AND "
             "r.quantity = 'active_power_kw' AND r.resolution = '15min' AND r.ts_ms >= :s "
             "AND r.ts_ms < :e"
         ),
@@ -67,7 +67,9 @@ def park_kpis(conn: Connection, park: Park, period: str, day: date) -> dict[str,
             e["discharge" if kwh > 0 else "charge"] += abs(kwh)
         elif role in ("load", "flexible_load"):
             e["consumption"] += max(kwh, 0.0)
-    has_load_meters = any(park.meter_role(m) in ("load", "flexible_load") for m in park.meters)
+    has_load_meters = any(
+        park.meter_role(m) in ("load", "flexible_load") and park.counts(m) for m in park.meters
+    )
     if not has_load_meters:
         e["consumption"] = (
             e["pv"] + e["wind"] + e["import"] - e["export"] + e["discharge"] - e["charge"]

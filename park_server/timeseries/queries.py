@@ -23,6 +23,7 @@ def measured(session: Session, park_id: str, target: str, start_ms: int, end_ms:
             text(
                 "SELECT r.ts_ms, SUM(r.value) FROM rollup r JOIN meter m ON m.park_id = r.park_id "
                 f"AND m.id = r.meter_id WHERE r.park_id = :p AND m.role IN ({marks}) AND "
+                "m.duty = 'primary' AND "
                 "r.quantity = 'active_power_kw' AND r.resolution = '15min' AND r.ts_ms >= :s AND "
                 "r.ts_ms < :e GROUP BY r.ts_ms ORDER BY r.ts_ms"
             ),
@@ -50,12 +51,9 @@ def latest_value(session: Session, park: str, meter: str, quantity: str) -> floa
 
 
 def asset_power(session: Session, park: Park, asset_id: str) -> float | None:
-    for m in park.meters:
-        if m.asset == asset_id:
-            v = latest_value(session, park.id, m.id, "active_power_kw")
-            if v is not None:
-                return v
-    return None
+    """The newest active power [kW] of an asset, from its primary meter (None without one)."""
+    m = park.primary_meter(asset_id)
+    return None if m is None else latest_value(session, park.id, m.id, "active_power_kw")
 
 
 ROLES = {"pv": ("pv",), "wind": ("wind",), "load": ("load", "flexible_load")}

@@ -17,7 +17,7 @@ from park_server.db import crud
 from park_server.db.tables import ForecastRow
 from park_server.jobs.forecast import HORIZON, issue_forecast
 from park_server.timeseries.forecasts import accuracy
-from park_server.timeutil import QUARTER_MS, format_ts, now_ms
+from park_server.timeutil import QUARTER_MS, format_ts, local_now, now_ms
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -52,7 +52,7 @@ def test_pv_forecast_from_measurements_fallback_and_accuracy(tmp_path: Path) -> 
         assert wind is not None and wind.model == "fallback"
         assert "fewer than 14 days" in json.loads(wind.meta_json)["fallback"]
         # accuracy: a forecast issued 10:00 the day before that equals the measurements
-        day = (datetime.now(TZ) - timedelta(days=2)).replace(
+        day = (local_now("Asia/Shanghai") - timedelta(days=2)).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
         issued = int((day - timedelta(days=1) + timedelta(hours=10)).timestamp() * 1000)
@@ -126,6 +126,8 @@ def test_pv_fallback_scales_clear_sky_by_the_recent_ratio(tmp_path: Path) -> Non
 
 
 def test_live_load_forecast_follows_the_newest_measurement_then_the_model(tmp_path: Path) -> None:
+    """The model is trained once a day; a jump in the load after that (which the model cannot
+    know of) is carried into the first hours by the intraday correction, then fades."""
     server = make_server(f"sqlite:///{tmp_path / 'l.db'}")
     rng = np.random.default_rng(2)
     now = now_ms()
@@ -134,18 +136,28 @@ def test_live_load_forecast_follows_the_newest_measurement_then_the_model(tmp_pa
     level = np.array(
         [50_000 + 5_000 * np.sin(2 * np.pi * (t % 86_400_000) / 86_400_000) for t in times]
     )
-    level = level + rng.normal(0, 500, len(times))
-    level[-8:] += 20_000  # the last two hours: a jump the model cannot know of
-    store_power(server, "aux-load", list(zip(times, level, strict=True)))
+    # load wanders about its daily shape: errors carry over from one quarter to the next
+    wander = np.zeros(len(times))
+    for i in range(1, len(times)):
+        wander[i] = 0.9 * wander[i - 1] + rng.normal(0, 500)
+    level = level + wander
+    before = times[-8]  # the model is trained here, two hours ago
+    store_power(server, "aux-load", list(zip(times[:-8], level[:-8], strict=True)))
     with Session(server.engine) as session:
         park = crud.park_config(session, park_id="huolingol")
         assert isinstance(park, Park)
+        trained = issue_forecast(session, park, "load", before)
+        assert trained is not None and trained.model != "fallback"
+    level[-8:] += 20_000  # the last two hours: a jump the morning's model cannot know of
+    store_power(server, "aux-load", list(zip(times[-8:], level[-8:], strict=True)))
+    with Session(server.engine) as session:
         row = issue_forecast(session, park, "load", now)
         assert row is not None and row.model != "fallback"
         meta = json.loads(row.meta_json)
-        assert meta["intraday_error"] > 10_000 and 0 < meta["intraday_rho"] < 1
+        assert meta["trained_at"] == format_ts(before)  # the same model: no retraining
+        assert meta["intraday_error"] > 15_000 and 0 < meta["intraday_rho"] < 1
         assert meta["holidays"] == "cn"
         p50 = [p["p50"] for p in json.loads(row.values_json)]
     newest = level[-1]
-    assert abs(p50[0] - newest) < 0.5 * abs(p50[-1] - newest)  # next quarter: near the newest
+    assert abs(p50[0] - newest) < 0.5 * abs(p50[-1] - newest)  # this quarter: near the newest
     assert p50[-1] < 60_000  # two days out: the model's level again
