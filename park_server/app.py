@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
-from park_server.api import auth, dispatch, ingest, parks
+from park_server import console
+from park_server.api import auth, dispatch, errors, ingest, parks
 from park_server.api import forecasts as forecast_routes
 from park_server.db.engine import make_engine
 from park_server.ingest.mqtt_link import MqttLink
@@ -53,9 +55,16 @@ def create_app(
                 link.stop()
 
     app = FastAPI(
-        title="zcpark park server", version="0.1.0", lifespan=lifespan, openapi_url="/openapi.json"
+        title="zcpark park server",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url=None,  # console.install serves /docs from local assets, not a CDN
+        redoc_url=None,
     )
+    app.add_middleware(console.SecurityHeaders)
     app.state.zcpark = state
+    errors.install(app, state)  # 422 bodies as declared, 503 when the database is away
     app.state.mqtt = None
     app.state.jobs = None
     app.state.job_hooks = []
@@ -66,16 +75,18 @@ def create_app(
     api.include_router(dispatch.router)
     api.include_router(forecast_routes.router)
 
-    @api.get("/health", tags=["health"])
-    def health() -> dict[str, Any]:
+    @api.get("/health", tags=["health"], responses={503: {"description": "database away"}})
+    def health() -> Any:
         db_ok = True
         try:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception:
+            state.database.ok()
+        except Exception as exc:
             db_ok = False
+            state.database.down(exc)
         link: MqttLink | None = app.state.mqtt
-        return {
+        body = {
             "status": "ok" if db_ok else "degraded",
             "database": "ok" if db_ok else "unreachable",
             "mqtt": None
@@ -83,6 +94,8 @@ def create_app(
             else ("connected" if link.connected.is_set() else "connecting"),
             "ingest": state.counters.as_dict(),
         }
+        return body if db_ok else JSONResponse(body, status_code=503)
 
     app.include_router(api)
+    console.install(app)
     return app

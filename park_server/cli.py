@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
+import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -15,7 +18,7 @@ from park_server.db import crud
 from park_server.db.engine import make_engine
 from park_server.db.migrate import upgrade
 from park_server.db.tables import ParkRow
-from park_server.settings import get_settings
+from park_server.settings import Settings, get_settings
 
 
 def _engine() -> Engine:
@@ -33,10 +36,35 @@ def run_server(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = get_settings()
+    settings = server_settings(get_settings(), args.port)
     upgrade(settings.database_url)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        **uvicorn_options(settings),
+    )
     return 0
+
+
+def server_settings(settings: Settings, port: int) -> Settings:
+    """The settings of `zcpark server` on ``port``: without ZCPARK_INSTANCE_ID the instance is
+    named {hostname}-{port} (two servers on one host differ by port; a restart keeps both), so its
+    MQTT session is resumed after a crash (docs/decisions.md)."""
+    if settings.instance_id:
+        return settings
+    host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())[:50] or "host"
+    return settings.model_copy(update={"instance_id": f"{host}-{port}"})
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """X-Forwarded-For is believed only from ZCPARK_TRUSTED_PROXIES (none by default), never from
+    every local client as uvicorn would by default: a rotated header must not evade the login
+    limiter."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
 def run_db(args: argparse.Namespace) -> int:

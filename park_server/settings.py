@@ -2,29 +2,62 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from config.errors import UsageError
+
+#: the largest HTTP ingest body and MQTT telemetry payload [bytes] (8 MiB: a full batch of 20,000
+#: samples is about 2.4 MB)
+MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 class Settings(BaseModel):
     database_url: str = "sqlite:///./zcpark.db"
     mqtt_url: str | None = None  # MQTT ingest and acks; None: HTTP ingest only
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32), min_length=32)
-    token_minutes: int = 12 * 60
+    token_minutes: int = Field(default=12 * 60, gt=0, le=366 * 24 * 60)
     parks_dir: Path = Path(__file__).resolve().parent.parent / "config" / "parks"
     run_scheduler: bool = True
-    login_attempts_per_minute: int = 10
+    #: login attempts a minute for one user name from one client address
+    login_attempts_per_minute: int = Field(default=10, gt=0)
+    #: login attempts a minute from one client address, whatever the user names
+    login_attempts_per_minute_per_address: int = Field(default=30, gt=0)
+    #: the most (address) and (address, user) entries the login limiter keeps
+    login_limiter_entries: int = Field(default=10_000, gt=0)
+    #: proxies whose X-Forwarded-For is believed (addresses or networks); none by default
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: this server's stable name: its MQTT client id is ``zcpark-server-{instance_id}``, so that a
+    #: restart resumes its session; None: ``zcpark server`` uses {hostname}-{port}
+    instance_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] | None = None
+    #: the largest HTTP ingest body and MQTT telemetry payload [bytes]
+    max_body_bytes: int = Field(default=MAX_BODY_BYTES, gt=0)
     #: the most samples one batch may carry
-    max_batch_samples: int = 20_000
+    max_batch_samples: int = Field(default=20_000, gt=0)
     #: how far a sample's time stamp may lie in the future / past
-    max_future_seconds: int = 300
-    max_past_days: int = 400
+    max_future_seconds: int = Field(default=300, ge=0)
+    max_past_days: int = Field(default=400, ge=0)
     #: the rolling re-plan (model-predictive control) period
-    dispatch_interval_s: float = 900.0
+    dispatch_interval_s: float = Field(default=900.0, gt=0)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        if isinstance(value, list):
+            for p in value:
+                try:
+                    ipaddress.ip_network(p, strict=False)
+                except ValueError:
+                    raise ValueError("not an IP address or network") from None
+        return value
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -38,11 +71,23 @@ class Settings(BaseModel):
             "ZCPARK_PARKS_DIR": "parks_dir",
             "ZCPARK_RUN_SCHEDULER": "run_scheduler",
             "ZCPARK_DISPATCH_INTERVAL_S": "dispatch_interval_s",
+            "ZCPARK_INSTANCE_ID": "instance_id",
+            "ZCPARK_TRUSTED_PROXIES": "trusted_proxies",
+            "ZCPARK_MAX_BODY_BYTES": "max_body_bytes",
+            "ZCPARK_LOGIN_ATTEMPTS_PER_MINUTE": "login_attempts_per_minute",
         }
         for key, field in mapping.items():
             if env.get(key):
                 values[field] = env[key]
-        return cls.model_validate(values)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            # one line naming the variable and the reason, never the value (it may be a secret)
+            names = {field: key for key, field in mapping.items()}
+            first = exc.errors(include_input=False, include_url=False)[0]
+            field = str(first["loc"][0]) if first["loc"] else "?"
+            reason = first["msg"].removeprefix("Value error, ")
+            raise UsageError(f"{names.get(field, field)}: {reason}") from None
 
 
 @cache

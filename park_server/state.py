@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 import time
-from collections import defaultdict, deque
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import DBAPIError as DBAPIError  # re-exported for the routes' error handler
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from park_server.db.crud import ParkMeters, load_park_meters
@@ -46,27 +52,129 @@ class Counters:
 
 
 class LoginLimiter:
-    """At most ``per_minute`` login attempts per user name and per client address."""
+    """Token buckets for login attempts, bounded in memory, with no lockout.
 
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
+    Each client address may try ``per_address`` logins a minute, and each (address, user name)
+    pair ``per_account`` a minute; the buckets refill continuously. There is no per-account bucket
+    across addresses, so a flood from one address slows only that address, never the account's
+    owner elsewhere. At most ``max_entries`` buckets are kept, the least recently used dropped
+    first; a new pair is only made after its address bucket admitted the attempt, so one address
+    adds at most ``per_address`` entries a minute and cannot flush a victim's bucket quickly.
+    User names are kept as a 16-byte digest, however long the name tried.
+    """
+
+    def __init__(
+        self,
+        per_account: int,
+        per_address: int | None = None,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_account = per_account
+        self.per_address = per_address if per_address is not None else 3 * per_account
+        self.max_entries = max_entries
+        self._clock = clock
+        self._buckets: OrderedDict[tuple[str, bytes], list[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def allow(self, *keys: str) -> bool:
-        now = time.monotonic()
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _tokens(self, key: tuple[str, bytes], capacity: int, now: float) -> list[float]:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = [float(capacity), now]
+            while len(self._buckets) > self.max_entries:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+            bucket[0] = min(capacity, bucket[0] + (now - bucket[1]) * capacity / 60.0)
+            bucket[1] = now
+        return bucket
+
+    def allow(self, address: str, user: str) -> bool:
+        """Whether a login attempt for ``user`` from ``address`` may be tried now (and count it)."""
+        now = self._clock()
+        addr = address[:64]
         with self._lock:
-            ok = True
-            for key in keys:
-                q = self._hits[key]
-                while q and now - q[0] > 60:
-                    q.popleft()
-                if len(q) >= self.per_minute:
-                    ok = False
-            if ok:
-                for key in keys:
-                    self._hits[key].append(now)
-            return ok
+            by_address = self._tokens((addr, b""), self.per_address, now)
+            if by_address[0] < 1:
+                return False
+            by_address[0] -= 1
+            digest = hashlib.blake2b(user.encode("utf-8", "replace"), digest_size=16).digest()
+            by_account = self._tokens((addr, digest), self.per_account, now)
+            if by_account[0] < 1:
+                return False
+            by_account[0] -= 1
+            return True
+
+
+db_log = logging.getLogger("zcpark.db")
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether a database error means the database is away (not a bad statement). DBAPIError is
+    re-exported so that the routes can name it without importing sqlalchemy."""
+    return isinstance(exc, OperationalError | InterfaceError) or bool(
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+class DatabaseStatus:
+    """Whether the database answers, as the engine last saw it: one log line when it goes away
+    and one when it is back, instead of a traceback per request."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.reason = ""
+        self.since = time.monotonic()
+        self._lock = threading.Lock()
+
+    def down(self, exc: BaseException) -> str:
+        """Note the database away; return the reason (one line, without the SQL)."""
+        orig = getattr(exc, "orig", None) or exc
+        reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0][:200]
+        with self._lock:
+            self.reason = reason
+            if self.up:
+                self.up, self.since = False, time.monotonic()
+                db_log.error("database unavailable: %s", reason)
+        return reason
+
+    def ok(self) -> None:
+        with self._lock:
+            if not self.up:
+                self.up = True
+                db_log.warning(
+                    "database reachable again after %.0f s", time.monotonic() - self.since
+                )
+                self.since = time.monotonic()
+
+
+_statuses: weakref.WeakKeyDictionary[Engine, DatabaseStatus] = weakref.WeakKeyDictionary()
+_statuses_lock = threading.Lock()
+
+
+def database_status(engine: Engine) -> DatabaseStatus:
+    """The one DatabaseStatus of an engine, watching its connects and connection errors."""
+    with _statuses_lock:
+        status = _statuses.get(engine)
+        if status is not None:
+            return status
+        status = _statuses[engine] = DatabaseStatus()
+
+    def _on_error(ctx: Any) -> None:
+        if ctx.is_pre_ping:
+            return  # the pool reconnects after a failed ping; that connect decides
+        if ctx.is_disconnect or ctx.connection is None:  # lost, or could not connect at all
+            status.down(ctx.original_exception)
+
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
+        status.ok()
+
+    event.listen(engine, "handle_error", _on_error)
+    event.listen(engine, "connect", _on_connect)
+    return status
 
 
 class ServerState:
@@ -74,7 +182,12 @@ class ServerState:
         self.settings = settings
         self.engine = engine
         self.counters = Counters()
-        self.limiter = LoginLimiter(settings.login_attempts_per_minute)
+        self.limiter = LoginLimiter(
+            settings.login_attempts_per_minute,
+            settings.login_attempts_per_minute_per_address,
+            settings.login_limiter_entries,
+        )
+        self.database = database_status(engine)
         self._meters: dict[str, tuple[float, ParkMeters]] = {}
         self._gateways: set[tuple[str, str]] = set()
         self._gateway_meters: dict[tuple[str, str], set[str]] = {}
@@ -103,14 +216,17 @@ class ServerState:
         self._gateways.add(key)
         return True
 
-    def note_meters(self, park_id: str, gateway_id: str, samples: object) -> bool:
-        """Remember which meters a gateway reads (setpoints go to the gateway that has the meter);
-        True when the gateway brought meters not seen before."""
+    def note_meters(
+        self, park_id: str, gateway_id: str, samples: object, park_meters: Collection[str]
+    ) -> bool:
+        """Remember which of the park's meters (``park_meters``) a gateway reads (setpoints go to
+        the gateway that has the meter); True when the gateway brought meters not seen before.
+        Ids that are not meters of the park are not kept (the set stays as small as the park)."""
         if not isinstance(samples, list):
             return False
-        seen = {s.get("meter") for s in samples if isinstance(s, dict)}
+        seen = {m for s in samples if isinstance(s, dict) and type(m := s.get("meter")) is str}
         known = self._gateway_meters.setdefault((park_id, gateway_id), set())
-        new = {m for m in seen if isinstance(m, str)} - known
+        new = {m for m in seen if m in park_meters} - known
         if new:
             with self._lock:
                 known |= new

@@ -22,8 +22,10 @@ def login(
     session: SessionDep,
     state: StateDep,
 ) -> dict[str, str]:
+    # the peer's address; X-Forwarded-For counts only from ZCPARK_TRUSTED_PROXIES, where uvicorn
+    # (run by `zcpark server`) has already put the forwarded client here
     client = request.client.host if request.client else "?"
-    if not state.limiter.allow(f"user:{form.username}", f"ip:{client}"):
+    if not state.limiter.allow(client, form.username):
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS, "too many login attempts; wait a minute"
         )

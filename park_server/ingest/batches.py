@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +24,21 @@ from park_server.timeutil import QUARTER_MS, now_ms, parse_ts
 
 
 class BatchError(ValueError):
-    """The batch as a whole is unusable (not an object, wrong park or gateway, no samples list)."""
+    """The batch as a whole is unusable (not an object, wrong park or gateway, no samples list).
+
+    ``batch`` is its number when it could be read; ``retry`` is True when another server (a newer
+    version, a larger limit) could take the batch, so it must stay in the gateway's buffer: over
+    MQTT a refused batch with a number is acknowledged unless ``retry``, so that the gateway does
+    not resend, forever, a batch no server will take."""
+
+    def __init__(self, message: str, batch: int | None = None, *, retry: bool = False) -> None:
+        super().__init__(message)
+        self.batch = batch
+        self.retry = retry
+
+
+class NotJson(BatchError):
+    """The body is not JSON (or not UTF-8) at all."""
 
 
 @dataclass
@@ -42,6 +58,91 @@ _SWAP_COUNTER = {"energy_import_kwh": "energy_export_kwh", "energy_export_kwh": 
 _SIGNED = {"active_power_kw", "reactive_power_kvar"}
 
 
+#: how much of a refused value a reason repeats (the rest becomes an ellipsis)
+ECHO_CHARS = 64
+#: the largest batch number: the gateway's sequence is stored as a signed 64-bit integer
+MAX_BATCH_NUMBER = 2**63 - 1
+
+_echo_repr = reprlib.Repr()
+_echo_repr.maxlevel = 2
+_echo_repr.maxstring = ECHO_CHARS
+_echo_repr.maxother = ECHO_CHARS
+_echo_repr.maxlong = ECHO_CHARS
+_echo_repr.maxlist = _echo_repr.maxdict = _echo_repr.maxtuple = 4
+
+
+def echo(value: Any) -> str:
+    """``repr(value)`` cut to about ECHO_CHARS characters with an ellipsis: what a reason may repeat
+    of the input (a 50 MB meter id must not become a 50 MB reason, row and log line)."""
+    if type(value) is int and value.bit_length() > 200:
+        digits = len(str(value)) if value.bit_length() < 14_000 else "over 4,000"
+        return f"<an integer of {digits} digits>"
+    try:
+        text = _echo_repr.repr(value)
+    except (ValueError, RecursionError):  # a pathological object: name its type only
+        text = f"<{type(value).__name__}>"
+    return _cut(text)
+
+
+def _cut(text: str) -> str:
+    """Plain text cut to about ECHO_CHARS characters with an ellipsis."""
+    return text if len(text) <= ECHO_CHARS + 8 else text[:ECHO_CHARS] + "…"
+
+
+def parse_batch(payload: bytes | str) -> Any:
+    """Decode a batch's JSON. BatchError (NotJson when it is not JSON at all) with a reason for
+    input that cannot be decoded: not UTF-8, not JSON, an integer of over 4,300 digits, or nesting
+    too deep for the decoder; ``error.batch`` is the batch number when it could still be read."""
+    try:
+        return json.loads(payload)
+    except UnicodeDecodeError as exc:
+        raise NotJson(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise NotJson(f"body is not JSON: {exc}") from None
+    except ValueError as exc:  # e.g. Python's limit on the digits of an integer
+        raise BatchError(f"body is not usable JSON: {exc}", batch=_batch_number(payload)) from None
+    except RecursionError:
+        raise BatchError(
+            "body is nested too deeply to decode (a batch is 3 levels deep)",
+            batch=_batch_number(payload),
+        ) from None
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_NUMBER = re.compile(r"\s*:\s*(-?\d{1,19})\s*[,}]")
+
+
+def _batch_number(payload: bytes | str) -> int | None:
+    """The top-level ``"batch"`` of a payload the decoder refused, read without recursion; None
+    when there is none (or more than one), or it is not a usable batch number."""
+    try:
+        text = payload.decode() if isinstance(payload, bytes) else payload
+    except UnicodeDecodeError:
+        return None
+    depth, found = 0, []
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        if tok in "[{":
+            depth += 1
+        elif tok in "]}":
+            depth -= 1
+        elif depth == 1 and tok == '"batch"':
+            num = _NUMBER.match(text, m.end())
+            if num is not None:
+                found.append(int(num.group(1)))
+    if len(found) != 1 or not 0 <= found[0] <= MAX_BATCH_NUMBER:
+        return None
+    return found[0]
+
+
+def sample_json(sample: Any) -> str:
+    """A refused sample as JSON for the rejected_sample table (at most 4,000 characters)."""
+    try:
+        return json.dumps(sample, default=str)[:4000]
+    except (ValueError, TypeError, RecursionError):
+        return json.dumps(echo(sample))
+
+
 def validate_batch(
     body: Any,
     *,
@@ -52,23 +153,36 @@ def validate_batch(
     max_past_days: int = 400,
     max_samples: int = 20_000,
 ) -> tuple[list[Row], list[dict[str, Any]], int | None]:
-    """Check a decoded batch; return (rows to store, rejected samples, batch number)."""
+    """Check a decoded batch; return (rows to store, rejected samples, batch number).
+
+    Raises BatchError when the batch as a whole is unusable; any sample, however odd its fields
+    (lists, 400-digit integers, Infinity), is refused on its own with a reason."""
     if not isinstance(body, dict):
         raise BatchError("the batch must be a JSON object")
-    if body.get("v", 1) != 1:
-        raise BatchError(f"unsupported batch version v={body.get('v')!r} (expected 1)")
-    if body.get("park") != park.park_id:
-        raise BatchError(f"batch is for park {body.get('park')!r}, not {park.park_id!r}")
-    if body.get("gateway") != gateway_id:
-        raise BatchError(f"batch is from gateway {body.get('gateway')!r}, not {gateway_id!r}")
     batch = body.get("batch")
-    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int)):
-        raise BatchError(f"batch number {batch!r} is not an integer")
+    if batch is not None and (
+        type(batch) is not int or not 0 <= batch <= MAX_BATCH_NUMBER  # bool is not a number here
+    ):
+        raise BatchError(
+            f"batch number {echo(batch)} is not an integer from 0 to {MAX_BATCH_NUMBER}"
+        )
+    if body.get("v", 1) != 1:
+        raise BatchError(
+            f"unsupported batch version v={echo(body.get('v'))} (expected 1)", batch, retry=True
+        )
+    if body.get("park") != park.park_id:
+        raise BatchError(f"batch is for park {echo(body.get('park'))}, not {park.park_id!r}", batch)
+    if body.get("gateway") != gateway_id:
+        raise BatchError(
+            f"batch is from gateway {echo(body.get('gateway'))}, not {gateway_id!r}", batch
+        )
     samples = body.get("samples")
     if not isinstance(samples, list):
-        raise BatchError("'samples' must be a list")
+        raise BatchError("'samples' must be a list", batch)
     if len(samples) > max_samples:
-        raise BatchError(f"{len(samples)} samples in one batch; at most {max_samples}")
+        raise BatchError(
+            f"{len(samples)} samples in one batch; at most {max_samples}", batch, retry=True
+        )
 
     now = received_ms if received_ms is not None else now_ms()
     latest, earliest = now + max_future_s * 1000, now - max_past_days * 86_400_000
@@ -85,9 +199,34 @@ def validate_batch(
         # fast path: a well-formed sample; anything unusual goes to _why_not for its reason
         try:
             meter_id, quantity, value = s["meter"], s["quantity"], s["value"]
-            ts = ts_cache.get(s["ts"])
-            quality = quality_codes.get(s.get("quality", "good"))
-        except (TypeError, KeyError, AttributeError):
+            raw_ts = s["ts"]
+            quality_name = s.get("quality", "good")
+            if type(quantity) is not str or type(quality_name) is not str:
+                raise TypeError
+            ts = ts_cache.get(raw_ts) if type(raw_ts) is str else None
+            quality = quality_codes.get(quality_name)
+            info = meters.get(meter_id) if type(meter_id) is str else None
+            if ts is None:
+                try:
+                    ts = parse_ts(raw_ts)
+                except (ValueError, TypeError, OverflowError):
+                    ts = None
+                if ts is not None and earliest <= ts <= latest:
+                    if type(raw_ts) is str:
+                        ts_cache[raw_ts] = ts
+                else:
+                    ts = None
+            ok = (
+                info is not None
+                and quantity in QUANTITIES
+                and (type(value) is int or isinstance(value, float))  # bool is an int: refused
+                and isfinite(value)  # OverflowError for an int beyond a float's range
+                and ts is not None
+                and quality is not None
+            )
+        except (TypeError, KeyError, AttributeError, OverflowError):
+            ok = False
+        if not ok:
             rejected.append(
                 {
                     "index": i,
@@ -95,31 +234,7 @@ def validate_batch(
                 }
             )
             continue
-        info = meters.get(meter_id) if type(meter_id) is str else None
-        if ts is None:
-            try:
-                ts = parse_ts(s["ts"])
-            except (ValueError, TypeError):
-                ts = None
-            if ts is not None and earliest <= ts <= latest:
-                ts_cache[s["ts"]] = ts
-            else:
-                ts = None
-        if (
-            info is None
-            or quantity not in QUANTITIES
-            or not (type(value) is int or isinstance(value, float))  # bool is an int: refused
-            or not isfinite(value)
-            or ts is None
-            or quality is None
-        ):
-            rejected.append(
-                {
-                    "index": i,
-                    "reason": _why_not(s, park, now, latest, earliest, max_future_s, max_past_days),
-                }
-            )
-            continue
+        assert info is not None and ts is not None and quality is not None
         if info.sign < 0:  # the meter is installed reversed: turn it to §2's convention
             if quantity in _SIGNED:
                 value = -value
@@ -141,28 +256,41 @@ def _why_not(
     max_future_s: int,
     max_past_days: int,
 ) -> str:
-    """The reason a sample is refused (the slow path, for the few samples that are)."""
+    """The reason a sample is refused (the slow path, for the few samples that are). Total: it
+    names a reason for any decoded JSON value, and repeats at most ECHO_CHARS of the input."""
     if not isinstance(s, dict):
         return "a sample must be an object"
     meter_id = s.get("meter")
     if not isinstance(meter_id, str) or meter_id not in park.meters:
-        return f"unknown meter {meter_id!r} in park {park.park_id}"
+        return f"unknown meter {echo(meter_id)} in park {park.park_id}"
     quantity = s.get("quantity")
-    if quantity not in QUANTITIES:
-        return f"unknown quantity {quantity!r}"
+    if not isinstance(quantity, str) or quantity not in QUANTITIES:
+        return f"unknown quantity {echo(quantity)}"
     value = s.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return f"value {value!r} is not a finite number"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"value {echo(value)} is not a finite number"
     try:
-        ts = parse_ts(s.get("ts"))
-    except ValueError as exc:
-        return f"ts: {exc}"
+        finite = math.isfinite(value)
+    except OverflowError:
+        return f"value {echo(value)} is beyond the range of a number (about 1.8e308)"
+    if not finite:
+        return f"value {echo(value)} is not a finite number"
+    raw_ts = s.get("ts")
+    if isinstance(raw_ts, float) and not math.isfinite(raw_ts):
+        return f"ts: {raw_ts!r} is not a finite time stamp"
+    try:
+        ts = parse_ts(raw_ts)
+    except (ValueError, TypeError, OverflowError) as exc:
+        if isinstance(raw_ts, str) and str(exc).endswith(" is not ISO 8601"):
+            return f"ts: {echo(raw_ts)} is not ISO 8601"
+        return f"ts: {_cut(str(exc))}"
     if ts > latest:
-        return f"ts {s.get('ts')} is more than {max_future_s} s in the future"
+        return f"ts {echo(raw_ts)} is more than {max_future_s} s in the future"
     if ts < earliest:
-        return f"ts {s.get('ts')} is more than {max_past_days} days in the past"
-    if s.get("quality", "good") not in QUALITY_CODES:
-        return f"quality {s.get('quality')!r} is not good, uncertain or bad"
+        return f"ts {echo(raw_ts)} is more than {max_past_days} days in the past"
+    quality = s.get("quality", "good")
+    if not isinstance(quality, str) or quality not in QUALITY_CODES:
+        return f"quality {echo(quality)} is not good, uncertain or bad"
     return "invalid sample"
 
 
@@ -277,10 +405,9 @@ def record_rejects(
                 "b": batch,
                 "i": r["index"],
                 "r": r["reason"],
-                "s": json.dumps(
-                    samples[r["index"]] if samples and r["index"] < len(samples) else None,
-                    default=str,
-                )[:4000],
+                "s": sample_json(
+                    samples[r["index"]] if samples and r["index"] < len(samples) else None
+                ),
                 "t": received_ms,
             }
             for r in rejected

@@ -26,9 +26,9 @@ from sqlmodel import Session
 from config import Park
 from park_server.db.tables import GatewayRow
 from park_server.ingest import weather
-from park_server.ingest.batches import BatchError, ingest_batch
+from park_server.ingest.batches import BatchError, ingest_batch, parse_batch
 from park_server.ingest.setpoints import publish_in_force
-from park_server.state import ServerState
+from park_server.state import ServerState, is_connection_error
 from park_server.timeutil import now_ms
 
 log = logging.getLogger("zcpark.mqtt")
@@ -52,13 +52,22 @@ def make_client(url: str, client_id: str) -> mqtt.Client:
     return client
 
 
+def client_id(instance_id: str | None) -> str:
+    """The server's MQTT client id: stable per instance (ZCPARK_INSTANCE_ID; `zcpark server`
+    defaults it to {hostname}-{port}), so that a server restarted after a crash resumes its own
+    session instead of leaving a dead one in the shared group for SESSION_EXPIRY_S; random only
+    for an app built without one (tests, embedded use)."""
+    return f"zcpark-server-{instance_id or uuid.uuid4().hex[:8]}"
+
+
 class MqttLink:
     def __init__(self, state: ServerState, url: str) -> None:
         self.state = state
         self.url = url
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 1883
-        self.client = make_client(url, f"zcpark-server-{uuid.uuid4().hex[:8]}")
+        self.client_id = client_id(state.settings.instance_id)
+        self.client = make_client(url, self.client_id)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.inbox: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=10_000)
@@ -111,6 +120,16 @@ class MqttLink:
         log.info("connected to MQTT broker %s:%s", self.host, self.port)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        limit = self.state.settings.max_body_bytes
+        if len(msg.payload) > limit:  # refused here, so the queue never holds it
+            self.state.counters.add(batches_rejected=1)
+            log.warning(
+                "message on %.120s is %d bytes, over the limit of %d: dropped, not acked",
+                msg.topic,
+                len(msg.payload),
+                limit,
+            )
+            return
         self.inbox.put((msg.topic, bytes(msg.payload)))
 
     def _work(self) -> None:
@@ -135,34 +154,33 @@ class MqttLink:
                     self._telemetry(park, gateway, payload)
                 elif leaf == "status":
                     self._status(park, gateway, payload)
-            except Exception:  # one bad message (or a lost database) must never stop ingest
-                log.exception("failed to handle a message on %s", topic_name)
+            except Exception as exc:  # one bad message (or a lost database) must never stop ingest
+                if is_connection_error(exc):  # one log line per outage, not one per message
+                    self.state.database.down(exc)
+                else:
+                    log.exception("failed to handle a message on %.120s", topic_name)
                 self._session.rollback()
                 self._session.close()
                 self._session = Session(self.state.engine)
 
     def _telemetry(self, park: str, gateway: str, payload: bytes) -> None:
         counters = self.state.counters
-        try:
-            body = json.loads(payload)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            counters.add(batches_rejected=1)
-            log.warning(
-                "telemetry from %s/%s is not JSON (%d bytes): dropped", park, gateway, len(payload)
-            )
-            return
         session = self._session
         if not self.state.gateway_known(session, park, gateway):
             counters.add(batches_rejected=1)
             log.warning(
-                "telemetry from unregistered gateway %s/%s: not stored, not acked", park, gateway
+                "telemetry from unregistered gateway %.64s/%.64s: not stored, not acked",
+                park,
+                gateway,
             )
             return
+        park_meters = self.state.park_meters(session, park)
         try:
+            body = parse_batch(payload)
             result = ingest_batch(
                 session,
                 body,
-                park=self.state.park_meters(session, park),
+                park=park_meters,
                 gateway_id=gateway,
                 max_future_s=self.state.settings.max_future_seconds,
                 max_past_days=self.state.settings.max_past_days,
@@ -171,7 +189,20 @@ class MqttLink:
         except BatchError as exc:
             session.rollback()
             counters.add(batches_rejected=1)
-            log.warning("batch from %s/%s refused: %s", park, gateway, exc)
+            # a batch no server will ever take is acknowledged, or the gateway would resend it
+            # forever; one another server could take (exc.retry) stays in the gateway's buffer
+            ack = exc.batch is not None and not exc.retry
+            log.warning(
+                "batch %s from %s/%s refused (%d bytes, %s): %s",
+                exc.batch,
+                park,
+                gateway,
+                len(payload),
+                "acked" if ack else "not acked",
+                exc,
+            )
+            if ack:
+                self.publish(park, gateway, "ack", {"batch": exc.batch})
             return
         counters.add(
             batches=1,
@@ -188,7 +219,7 @@ class MqttLink:
                 len(result.rejected),
                 result.rejected[0]["reason"],
             )
-        if self.state.note_meters(park, gateway, body.get("samples")):
+        if self.state.note_meters(park, gateway, body.get("samples"), park_meters.meters):
             # a gateway (re)appeared with meters: give it the setpoints in force at once
             publish_in_force(self.state, park, gateway)
         if result.batch is not None:
