@@ -10,10 +10,11 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from config import Park
 from park_server.api.deps import ParkDep, SessionDep, StateDep, UserDep, WritableParkDep
+from park_server.api.errors import invalid
 from park_server.db import crud
 from park_server.db.tables import ParkRow
 from park_server.timeseries import queries
-from park_server.timeseries.kpis import park_kpis
+from park_server.timeseries.kpis import PeriodOutOfRange, park_kpis, period_bounds
 from park_server.timeutil import format_ts, local_now, now_ms, parse_ts
 
 router = APIRouter(tags=["parks"])
@@ -174,6 +175,10 @@ def kpis(
 ) -> dict[str, Any]:
     cfg = _park(park)
     day = date_ or local_now(park.timezone).date()
+    try:
+        period_bounds(period, day, park.timezone)
+    except PeriodOutOfRange as exc:
+        raise invalid(["query", "date"], str(exc)) from None
     queries.refresh_park(session, park_id=park.id, timezone=park.timezone)
     return park_kpis(session.connection(), cfg, period, day)
 

@@ -19,7 +19,24 @@ from sqlalchemy import Connection, text
 from config import Park, load_factors
 
 
+class PeriodOutOfRange(ValueError):
+    """The period's end lies beyond the calendar (after 9999-12-31)."""
+
+
 def period_bounds(period: str, day: date, tz: str) -> tuple[int, int, str]:
+    """[start, end) of the local day, month or year holding ``day`` [epoch ms], and its label;
+    PeriodOutOfRange when the period ends after the last date a calendar holds."""
+    try:
+        return _period_bounds(period, day, tz)
+    except (OverflowError, ValueError) as exc:
+        if period not in ("day", "month", "year"):
+            raise
+        raise PeriodOutOfRange(
+            f"the {period} of {day.isoformat()} ends after 9999-12-31, the last date supported"
+        ) from exc
+
+
+def _period_bounds(period: str, day: date, tz: str) -> tuple[int, int, str]:
     zone = ZoneInfo(tz)
     if period == "day":
         start = datetime(day.year, day.month, day.day, tzinfo=zone)
