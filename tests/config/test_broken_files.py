@@ -153,6 +153,28 @@ CASES = [
         "points[1].quantity",
         "already read",
     ),
+    (
+        "park",
+        PARK,
+        (
+            "  - {id: bess-meter, asset: bess-1, profile: sma-storage-pcs}\n",
+            "  - {id: bess-meter, asset: bess-1, profile: sma-storage-pcs}\n"
+            "  - {id: bess-meter-2, asset: bess-1, profile: sma-storage-pcs}\n",
+        ),
+        "meters[1].duty",
+        "has a primary meter already ('bess-meter')",
+    ),
+    (
+        "park",
+        PARK,
+        (
+            "  - {id: bess-meter, asset: bess-1, profile: sma-storage-pcs}\n",
+            "  - {id: bess-meter, asset: bess-1, profile: sma-storage-pcs}\n"
+            "  - {id: pot-check, asset: pot-1, profile: sma-storage-pcs, duty: check}\n",
+        ),
+        "meters[1].duty",
+        "no primary meter on asset 'pot-1'",
+    ),
     ("gateway", GATEWAY, ("bus: lan,", "bus: plant,"), "devices[0].bus", "no bus named 'plant'"),
     (
         "gateway",
