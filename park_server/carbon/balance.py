@@ -92,31 +92,42 @@ class EnergyBalance:
 def _wide(
     intervals: pd.DataFrame, spec: dict[str, MeterSpec], known: set[str], index: pd.DatetimeIndex
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    for col in ("ts", "meter", "kwh"):
-        if col not in intervals.columns:
-            raise CarbonInputError(f"intervals.{col}", "column missing")
-    ts = pd.to_datetime(intervals["ts"])
-    if ts.dt.tz is None:
+    """The long rows as interval × meter frames of kWh and available kWh (NaN: no data)."""
+    for column in ("ts", "meter", "kwh"):
+        if column not in intervals.columns:
+            raise CarbonInputError(f"intervals.{column}", "column missing")
+    ts = pd.DatetimeIndex(intervals["ts"])
+    if ts.tz is None:
         raise CarbonInputError("intervals.ts", "interval starts must carry a time zone (UTC)")
-    unknown = sorted(set(intervals["meter"].astype(str)) - known)
+    codes, names = pd.factorize(intervals["meter"])  # a few names, many rows: map the names
+    unknown = sorted(str(m) for m in names if m not in known)
     if unknown:
         raise CarbonInputError("intervals.meter", f"unknown meter {unknown[0]!r}")
-    df = intervals.assign(ts=ts.dt.tz_convert("UTC"))
-    df = df[df["meter"].isin(list(spec)) & df["ts"].isin(index)]
-    dup = df.duplicated(["ts", "meter"])
-    if dup.any():
-        row = df[dup].iloc[0]
-        raise CarbonInputError(
-            "intervals", f"meter {row['meter']!r} has two rows for interval {row['ts']}"
-        )
     ids = list(spec)
-    kwh = df.pivot(index="ts", columns="meter", values="kwh").reindex(index=index, columns=ids)
-    if "available_kwh" in df.columns:
-        avail = df.pivot(index="ts", columns="meter", values="available_kwh")
-        avail = avail.reindex(index=index, columns=ids)
+    position = {m: k for k, m in enumerate(ids)}
+    col = np.array([position.get(str(m), -1) for m in names], dtype=np.int64)[codes]
+    row = index.get_indexer(ts.tz_convert("UTC"))
+    keep = (row >= 0) & (col >= 0)  # inside the period, a primary meter
+    row, col = row[keep], col[keep]
+    flat = row * len(ids) + col
+    uniq, counts = np.unique(flat, return_counts=True)
+    if (counts > 1).any():
+        r, c = divmod(int(uniq[counts > 1][0]), len(ids))
+        raise CarbonInputError(
+            "intervals", f"meter {ids[c]!r} has two rows for interval {index[r].isoformat()}"
+        )
+
+    def fill(values: npt.ArrayLike) -> pd.DataFrame:
+        out = np.full((len(index), len(ids)), np.nan)
+        out[row, col] = np.asarray(values, dtype=float)[keep]
+        return pd.DataFrame(out, index=index, columns=ids)
+
+    kwh = fill(intervals["kwh"].to_numpy(dtype=float, na_value=np.nan))
+    if "available_kwh" in intervals.columns:
+        avail = fill(intervals["available_kwh"].to_numpy(dtype=float, na_value=np.nan))
     else:
         avail = pd.DataFrame(np.nan, index=index, columns=ids)
-    return kwh.astype(float), avail.astype(float)
+    return kwh, avail
 
 
 def _role_sum(kwh: pd.DataFrame, ids: list[str], sign: int = 1) -> FloatArray:
