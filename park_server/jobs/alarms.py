@@ -1,4 +1,5 @@
-"""Alarms and events: gateway offline, meter stale, data gap, buffer drops.
+"""Alarms and events: gateway offline (after a grace period for a gateway never heard from),
+meter stale, data gap, buffer drops, a check meter that disagrees with its primary meter.
 
 An alarm opens an event (one per kind and subject while it lasts) and closes it when the condition
 clears, so the console shows both what is wrong now and what was wrong when.
@@ -11,6 +12,7 @@ import json
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from park_server.db import crud
 from park_server.db.tables import EventRow, GatewayRow, MeterRow
 from park_server.state import ServerState
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
@@ -18,6 +20,8 @@ from park_server.timeutil import QUARTER_MS, format_ts, now_ms
 GATEWAY_OFFLINE_S = 120
 METER_STALE_S = 300
 GAP_LOOKBACK_MS = 6 * 3600 * 1000
+#: a gateway just added is "awaiting first contact", not offline, for this long
+FIRST_CONTACT_GRACE_S = 600
 
 
 def _open(session: Session, park: str, kind: str, subject: str) -> EventRow | None:
@@ -62,19 +66,15 @@ def evaluate(session: Session, now: int | None = None) -> None:
     now = now if now is not None else now_ms()
     for g in session.exec(select(GatewayRow)).all():
         seen = max(g.last_status_ms or 0, g.last_seen_ms or 0)
-        silent = now - seen > GATEWAY_OFFLINE_S * 1000 if seen else True
-        offline = silent or not g.online
-        since = format_ts(seen) if seen else "never"
-        _set(
-            session,
-            g.park_id,
-            "gateway_offline",
-            g.id,
-            offline,
-            f"gateway {g.id} offline (last heard {since})",
-            now,
-            "critical",
-        )
+        if seen:
+            offline = now - seen > GATEWAY_OFFLINE_S * 1000 or not g.online
+            message = f"gateway {g.id} offline (last heard {format_ts(seen)})"
+        else:  # awaiting first contact: an alarm only once the grace period has passed
+            offline = now - g.created_ms > FIRST_CONTACT_GRACE_S * 1000
+            message = (
+                f"gateway {g.id} never heard from since it was added at {format_ts(g.created_ms)}"
+            )
+        _set(session, g.park_id, "gateway_offline", g.id, offline, message, now, "critical")
         status = json.loads(g.status_json or "{}")
         reported = int(status.get("dropped_samples") or 0)
         last = session.exec(
@@ -149,6 +149,48 @@ def evaluate(session: Session, now: int | None = None) -> None:
     session.commit()
 
 
+def check_meters(session: Session, now: int | None = None) -> None:
+    """A check meter whose last complete quarter-hour of active power differs from its primary
+    meter's by more than its tolerance opens a ``meter_disagreement`` alarm (closed when they
+    agree again); the two are compared, never summed."""
+    now = now if now is not None else now_ms()
+    bucket = now - now % QUARTER_MS - QUARTER_MS
+    for park in crud.park_configs(session):
+        for m in park.meters:
+            primary = park.primary_meter(m.asset) if m.duty == "check" else None
+            if primary is None:
+                continue
+            values: dict[str, float] = dict(
+                session.connection()
+                .execute(
+                    text(
+                        "SELECT meter_id, value FROM rollup WHERE park_id = :p AND quantity = "
+                        "'active_power_kw' AND resolution = '15min' AND ts_ms = :t AND "
+                        "meter_id IN (:a, :b) AND count > 0"
+                    ),
+                    {"p": park.id, "t": bucket, "a": m.id, "b": primary.id},
+                )
+                .all()
+            )
+            if m.id not in values or primary.id not in values:
+                continue  # nothing to compare: gaps have alarms of their own
+            check_kw, primary_kw = float(values[m.id]), float(values[primary.id])
+            diff_pct = abs(check_kw - primary_kw) / max(abs(primary_kw), 1e-9) * 100
+            _set(
+                session,
+                park.id,
+                "meter_disagreement",
+                m.id,
+                diff_pct > m.check_tolerance_pct,
+                f"check meter {m.id} reads {check_kw:,.0f} kW against {primary_kw:,.0f} kW on "
+                f"primary meter {primary.id} ({diff_pct:.1f} % apart, tolerance "
+                f"{m.check_tolerance_pct:g} %) at {format_ts(bucket)}",
+                now,
+            )
+    session.commit()
+
+
 def alarm_job(state: ServerState) -> None:
     with Session(state.engine) as session:
         evaluate(session)
+        check_meters(session)
