@@ -111,6 +111,13 @@ class Trade:
 
     def __post_init__(self) -> None:
         if self.profile_kwh is not None:
+            idx = self.profile_kwh.index
+            if not isinstance(idx, pd.DatetimeIndex) or idx.tz is None:
+                raise CarbonInputError(
+                    "profile_kwh", "index must be tz-aware interval starts (UTC)"
+                )
+            if ((idx.minute % 15 != 0) | (idx.second != 0) | (idx.microsecond != 0)).any():
+                raise CarbonInputError("profile_kwh", "every value must start a 15-minute interval")
             total = float(self.profile_kwh.sum())
             if (self.profile_kwh < 0).any():
                 raise CarbonInputError("profile_kwh", "a delivery profile can not be negative")
@@ -164,12 +171,13 @@ def _clash(serial: SerialRange, kind: str, held: Sequence[HeldRange]) -> str | N
 
 
 def parse_instrument_row(
-    row: Mapping[str, str], *, enterprises: Collection[str], gec_mwh: float
+    row: Mapping[str, object], *, enterprises: Collection[str], gec_mwh: float
 ) -> Instrument:
-    """One row (CSV or JSON, values as text) as a :class:`Certificate` or :class:`Trade`."""
+    """One row (CSV text, or JSON values) as a :class:`Certificate` or :class:`Trade`."""
 
     def text(name: str) -> str:
-        return (row.get(name) or "").strip()
+        value = row.get(name)
+        return "" if value is None else str(value).strip()
 
     enterprise = text("enterprise") or None
     if enterprise is not None and enterprise not in enterprises:
@@ -220,7 +228,7 @@ def parse_instrument_row(
 
 
 def validate_instrument_rows(
-    rows: Sequence[tuple[int, Mapping[str, str]]],
+    rows: Sequence[tuple[int, Mapping[str, object]]],
     *,
     enterprises: Collection[str],
     held: Sequence[HeldRange],
@@ -280,7 +288,7 @@ def validate_instrument_csv(
         raise CarbonInputError("header", "the file is empty") from None
     if tuple(header) != CSV_HEADER:
         raise CarbonInputError("header", f"expected {','.join(CSV_HEADER)}, got {','.join(header)}")
-    rows: list[tuple[int, Mapping[str, str]]] = []
+    rows: list[tuple[int, Mapping[str, object]]] = []
     bad: list[dict[str, object]] = []
     for cells in reader:
         line = reader.line_num

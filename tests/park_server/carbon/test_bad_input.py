@@ -159,3 +159,36 @@ def test_fixed_shares_over_one_are_refused() -> None:
                 "enterprises": [{"id": "a", "fixed_share": 0.7}, {"id": "b", "fixed_share": 0.5}],
             },
         )
+
+
+def test_json_rows_use_the_same_checks() -> None:
+    from park_server.carbon import validate_instrument_rows
+
+    rows = [
+        (0, {"enterprise": "alu", "kind": "gec", "serial_from": "GEC-000600", "serial_to": "GEC-000609",
+             "mwh": 10, "technology": "wind", "project": "W", "vintage": 2026, "month": "2026-11"}),
+        (1, {"enterprise": "alu", "kind": "gec", "serial_from": "GEC-000609", "serial_to": "GEC-000609",
+             "mwh": 1, "technology": "wind", "project": "W", "vintage": 2026, "month": "2026-11"}),
+    ]  # fmt: skip
+    u = validate_instrument_rows(rows, enterprises=ENTERPRISES, held=[], gec_mwh=1.0)
+    assert len(u.accepted) == 1
+    assert u.rejected[0]["line"] == 1 and "line 0 of this upload" in str(u.rejected[0]["reason"])
+
+
+def test_bundled_certificates_never_exceed_the_trade() -> None:
+    accepted, rejected = upload("alu,trade,GEC-009001,GEC-009100,50,wind,PPA,2026-11,2026-11\n")
+    assert accepted == [] and str(rejected[0]["reason"]).startswith("mwh:")
+
+
+def test_trade_profile_on_interval_starts_only() -> None:
+    idx = pd.date_range("2026-11-01", periods=2, freq="10min", tz="UTC")
+    with pytest.raises(CarbonInputError, match="15-minute"):
+        Trade(
+            "alu",
+            0.002,
+            "wind",
+            "P",
+            "2026-11",
+            "2026-11",
+            profile_kwh=pd.Series([1.0, 1.0], index=idx),
+        )
