@@ -225,3 +225,18 @@ def close_event(session: Session, *, park_id: str, event_id: int) -> EventRow | 
         session.add(row)
         session.commit()
     return row
+
+
+def acknowledge_event(
+    session: Session, *, park_id: str, event_id: int, user: str
+) -> EventRow | None:
+    """Record that ``user`` has seen the event, now (the first acknowledgement counts); the event
+    stays open until its condition clears. None when the park has no such event."""
+    row = session.get(EventRow, event_id)
+    if row is None or row.park_id != park_id:
+        return None
+    if row.acknowledged_ms is None:
+        row.acknowledged_ms, row.acknowledged_by = now_ms(), user
+        session.add(row)
+        session.commit()
+    return row

@@ -178,6 +178,9 @@ class EventRow(SQLModel, table=True):
     message: str = Field(sa_column=Column(Text, nullable=False))
     opened_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
     closed_ms: int | None = Field(default=None, sa_column=Column(BigInteger))
+    #: who acknowledged the alarm in the console or API, and when (it stays open until it clears)
+    acknowledged_ms: int | None = Field(default=None, sa_column=Column(BigInteger))
+    acknowledged_by: str | None = Field(default=None, max_length=64)
 
 
 class RejectedSample(SQLModel, table=True):
