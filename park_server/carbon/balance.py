@@ -176,10 +176,13 @@ def _storage_green(
             continue  # a gap leaves the store's account as it was
         fg, fo = store.fractions()
         if discharge[i] > 0:
-            gd[i] = discharge[i] * fg
-            od[i] = discharge[i] * fo
-            drawn = discharge[i] / eta_d
-            left = max(store.energy - drawn, 0.0)
+            # what the account holds leaves at its fractions; more than that (energy it never
+            # saw come in) at the fractions the period started with
+            known = min(discharge[i], max(store.energy, 0.0) * eta_d)
+            unseen = discharge[i] - known
+            gd[i] = known * fg + unseen * init.green_fraction
+            od[i] = known * fo + unseen * init.onsite_fraction
+            left = max(store.energy - discharge[i] / eta_d, 0.0)
             store.energy, store.green, store.onsite = left, left * fg, left * fo
         if charge[i] > 0:
             store.energy += charge[i] * eta_c

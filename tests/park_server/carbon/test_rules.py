@@ -231,3 +231,15 @@ def test_an_unknown_enterprise_is_refused_for_a_figure() -> None:
     with pytest.raises(CarbonInputError) as e:
         energy_balance(data, bad, TWO, DAY)
     assert e.value.field == "meters[5].enterprise"
+
+
+def test_discharge_beyond_what_the_account_holds_takes_the_initial_fraction() -> None:
+    # 0: pv 200, loads 0 (lb 0, la 0), charge 200 green -> cell 190, all green
+    # 1: discharge 361 to loads 361: 190 × 0.95 = 180.5 known (green), 180.5 unseen at f0 = 0.2
+    s = TWO.model_copy(update={"storage_initial": StorageState(stored_kwh=0, green_fraction=0.2)})
+    data = frame(
+        {"grid": [0, 0], "pv": [200, 0], "bess": [-200, 361], "la": [0, 361], "lb": [0, 0]}
+    )
+    bal = energy_balance(data, METERS, s, DAY, as_of=until(2))
+    assert bal.park["green_discharge"].iloc[1] == pytest.approx(180.5 + 180.5 * 0.2)
+    assert bal.storage_end.stored_kwh == 0.0
