@@ -25,7 +25,7 @@ class Period:
 
     def intervals(self, until: pd.Timestamp | None = None) -> pd.DatetimeIndex:
         """Starts of the 15-min intervals of the period (up to ``until`` when given) [UTC]."""
-        end = self.end if until is None else min(self.end, until)
+        end = self.end if until is None else min(self.end, until.tz_convert("UTC"))
         return pd.date_range(self.start, end, freq=INTERVAL, inclusive="left", tz="UTC")
 
     @property

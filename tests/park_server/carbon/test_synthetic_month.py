@@ -219,3 +219,27 @@ def test_day_period_prorates_monthly_entries(factors: Any) -> None:
     assert r["green"]["certificates_kwh"] == pytest.approx(550_000 / 30, rel=REL)
     # the alu trade's profile on that day: 24 intervals of 100 kWh; bat's 20 MWh pro rata
     assert r["green"]["trades_kwh"] == pytest.approx(24 * 100 + 20_000 / 30, rel=REL)
+
+
+def test_response_is_plain_json(factors: Any) -> None:
+    import json
+
+    for enterprise in (None, "alu", "bat"):
+        r = carbon_response(z.inputs(), factors, enterprise=enterprise)
+        assert json.loads(json.dumps(r, allow_nan=False)) == r
+
+
+def test_a_running_month_expects_intervals_only_up_to_now(factors: Any) -> None:
+    # at 2026-11-11 00:00 local the ten first days are all there is, and all of it arrived
+    now = pd.Timestamp("2026-11-11", tz=z.TZ)
+    data = z.intervals()
+    r = carbon_response(z.inputs(intervals=data[data["ts"] < now], as_of=now), factors)
+    assert r["completeness"] == 1.0
+    assert r["energy_kwh"]["consumption"] == pytest.approx(10 * 96 * 1200.0, rel=REL)
+    # ytd 8000 + 10 days; the rest of November (20 days) and December at this year's rate
+    # for November (no November last year), last December's for December
+    ten_days = r["budget"]["used_t"] - 8000.0
+    elapsed = 304 + 10
+    want = 8000.0 + ten_days + 20 * (8000.0 + ten_days) / elapsed + 800.0
+    assert r["budget"]["projected_t"] == pytest.approx(want, rel=REL)
+    assert r["budget"]["projection_basis"] == "last_year+this_year"
