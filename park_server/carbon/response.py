@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import pandas as pd
@@ -145,12 +146,25 @@ def check_inputs(inp: CarbonInputs) -> None:
         for key in mapping:
             if key is not None and key not in ids:
                 raise CarbonInputError(f"{name}.{key}", f"no enterprise {key!r} in the park")
-    budget_keys = [(b.year, b.enterprise) for b in inp.budgets]
-    for i, (year, owner) in enumerate(budget_keys):
-        if (year, owner) in budget_keys[:i]:
+    _once("budgets", [(b.year, b.enterprise) for b in inp.budgets], "budget")
+    _once("monthly", [(x.month, x.enterprise) for x in inp.monthly], "entry")
+    _once("guide", [(g.month, None) for g in inp.guide], "entry")
+    ranges = [(c.serial, f"certificates[{i}].serial") for i, c in enumerate(inp.certificates)]
+    ranges += [(t.bundled, f"trades[{i}].bundled") for i, t in enumerate(inp.trades) if t.bundled]
+    ranges.sort(key=lambda r: (r[0].prefix, r[0].first))
+    for (a, _), (b, where) in pairwise(ranges):  # sorted: an overlap shows in a pair
+        if a.overlaps(b):
+            raise CarbonInputError(where, f"serial range {b} overlaps {a}: counted twice")
+
+
+def _once(name: str, keys: list[tuple[object, str | None]], what: str) -> None:
+    seen: set[tuple[object, str | None]] = set()
+    for i, (when, owner) in enumerate(keys):
+        if (when, owner) in seen:
             raise CarbonInputError(
-                f"budgets[{i}]", f"a second budget for {owner or 'the park'} in {year}"
+                f"{name}[{i}]", f"a second {what} for {owner or 'the park'} in {when}"
             )
+        seen.add((when, owner))
 
 
 def _budget(inp: CarbonInputs, enterprise: str | None) -> Budget | None:

@@ -192,3 +192,20 @@ def test_trade_profile_on_interval_starts_only() -> None:
             "2026-11",
             profile_kwh=pd.Series([1.0, 1.0], index=idx),
         )
+
+
+def test_overlapping_instruments_are_never_counted_twice() -> None:
+    from park_server.carbon import Certificate
+
+    again = Certificate(
+        "bat", SerialRange("GEC-", 400, 420, 6), 21.0, "wind", "W", "2026-10", "2026-11"
+    )
+    with pytest.raises(CarbonInputError, match="counted twice") as e:
+        carbon_figures(z.inputs(certificates=(*z.CERTIFICATES, again)), load_factors())
+    assert e.value.field == "certificates[2].serial"
+
+
+def test_a_second_monthly_entry_is_refused() -> None:
+    with pytest.raises(CarbonInputError) as e:
+        carbon_figures(z.inputs(monthly=(*z.MONTHLY, z.MONTHLY[0])), load_factors())
+    assert e.value.field == "monthly[2]" and "alu" in e.value.reason
