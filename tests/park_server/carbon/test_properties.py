@@ -111,7 +111,7 @@ def _inputs(case: Case, **kw: object) -> CarbonInputs:
     return CarbonInputs(**base)  # type: ignore[arg-type]
 
 
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST
