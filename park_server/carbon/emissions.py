@@ -50,6 +50,16 @@ class EmissionLine:
     factors: tuple[FactorLine, ...]
     t: float
 
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "category": self.category,
+            "quantity": self.quantity,
+            "quantity_unit": self.quantity_unit,
+            "t": self.t,
+            "factors": [f.as_dict() for f in self.factors],
+        }
+
 
 @dataclass(frozen=True)
 class PeriodInputs:

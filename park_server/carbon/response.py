@@ -395,6 +395,7 @@ def response_dict(fig: CarbonFigures) -> dict[str, Any]:
             "energy_projected_tce": dc.energy_projected.value,
         },
         "factors": [line.as_dict() for line in fig.factors.lines()],
+        "emission_lines": [line.as_dict() for line in em.lines],
         "reductions_t": {
             "onsite_renewables": sc.reductions.onsite_renewables_t,
             "dispatch_uplift": sc.reductions.dispatch_uplift_t,

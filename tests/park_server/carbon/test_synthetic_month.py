@@ -243,3 +243,22 @@ def test_a_running_month_expects_intervals_only_up_to_now(factors: Any) -> None:
     want = 8000.0 + ten_days + 20 * (8000.0 + ten_days) / elapsed + 800.0
     assert r["budget"]["projected_t"] == pytest.approx(want, rel=REL)
     assert r["budget"]["projection_basis"] == "last_year+this_year"
+
+
+def test_each_emission_line_carries_its_factors(park: dict[str, Any]) -> None:
+    lines = {x["name"]: x for x in park["emission_lines"]}
+    assert set(lines) == {"coal", "natural_gas", "diesel", "purchased_heat", "electricity_location",
+                          "electricity_market", "anode", "pfc"}  # fmt: skip
+    diesel = lines["diesel"]
+    assert (diesel["quantity"], diesel["quantity_unit"]) == (2.0, "t")
+    assert diesel["t"] == pytest.approx(2.0 * 3.0959, rel=REL)
+    assert [(f["name"], f["value"], f["unit"], f["confidence"]) for f in diesel["factors"]] == [
+        ("diesel_tco2_per_t", 3.0959, "tCO2/t", "M")
+    ]
+    assert all(f["source"] for x in lines.values() for f in x["factors"])
+    market = lines["electricity_market"]
+    # the residual after certificates and trades, in kWh
+    assert market["quantity"] == pytest.approx(z.HAND["energy_kwh.grid_import"] - 550_000 - 92_000)
+    assert sum(x["t"] for x in lines.values() if x["name"] != "electricity_location") == (
+        pytest.approx(z.HAND["emissions_t.total_market"], rel=REL)
+    )
