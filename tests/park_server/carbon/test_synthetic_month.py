@@ -262,3 +262,24 @@ def test_each_emission_line_carries_its_factors(park: dict[str, Any]) -> None:
     assert sum(x["t"] for x in lines.values() if x["name"] != "electricity_location") == (
         pytest.approx(z.HAND["emissions_t.total_market"], rel=REL)
     )
+
+
+def test_green_by_day(factors: Any) -> None:
+    from park_server.carbon import green_by_day
+
+    days = dict(green_by_day(carbon_figures(z.inputs(), factors)))
+    assert len(days) == 30
+    ordinary, gap = days["2026-11-03"], days["2026-11-20"]
+    # an ordinary day: G = 24 × (400 + 1000 + 1200 + 580.5), M = 24 × 100, consumption 96 × 1200
+    assert ordinary.time_matched_share == pytest.approx(
+        (24 * (400 + 1000 + 1200 + 580.5) + 2400) / (96 * 1200), rel=REL
+    )
+    # certificates 550 MWh / 30 and the unprofiled 20 MWh / 30 a day, the alu profile 2400 kWh
+    assert ordinary.volumetric_share == pytest.approx(
+        min(1.0, (24 * 3180.5 + 550_000 / 30 + 20_000 / 30 + 2400) / (96 * 1200)), rel=REL
+    )
+    # the gap day counts 72 intervals
+    assert gap.consumption_kwh == pytest.approx(72 * 1200.0, rel=REL)
+    assert sum(d.physical_kwh for d in days.values()) == pytest.approx(
+        z.HAND["energy_kwh.green_consumed_time_matched"] - 72_000, rel=REL
+    )
