@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecasting.bands import ConformalBands
 from forecasting.features import issue_times, workdays
-from forecasting.metrics import coverage, nmae, nrmse, pinball, skill
-from forecasting.models import QuantileForecaster, design_matrix
+from forecasting.metrics import coverage, interval_score, nmae, nrmse, pinball, skill
+from forecasting.models import QuantileForecaster, design_matrix, hour_bins, plausible_range
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,10 @@ class BacktestConfig:
     lat: float | None = None
     lon: float | None = None
     refit_days: int = 7
-    min_history_days: int = 35
+    #: days before the first forecast day: the first fit sees only these (a new site's case)
+    min_history_days: int = 28
+    #: step of the bands' adaptive tail levels per known outcome (0: plain rolling conformal)
+    band_gamma: float = 0.005
     #: the weather column holding the day type (1 on working days), taken out of the weather
     workday_col: str | None = None
     #: else a holiday calendar of config/factors/holidays.yaml ("cn"); else Monday to Friday
@@ -51,11 +55,11 @@ def regularise(values: pd.Series) -> tuple[pd.Series, int]:
     return values.reindex(grid), ppd
 
 
-def features(
+def inputs(
     values: pd.Series, cfg: BacktestConfig, weather: pd.DataFrame | None = None
-) -> tuple[pd.Series, int, pd.DataFrame]:
-    """The values on a regular grid, its steps per day, and the design matrix of every row, with
-    the weather aligned to the grid and the day type from ``cfg``."""
+) -> tuple[pd.Series, int, pd.DataFrame | None, np.ndarray | None]:
+    """The values on a regular grid, its steps per day, the weather aligned to the grid (without
+    the day-type column) and the day type of every row from ``cfg`` (None: Monday to Friday)."""
     values, ppd = regularise(values)
     workday = None
     if weather is not None:
@@ -71,6 +75,15 @@ def features(
 
         calendar = load_factors().holidays[cfg.holidays]
         workday = workdays(pd.DatetimeIndex(values.index), cfg.tz, calendar)
+    return values, ppd, weather, workday
+
+
+def features(
+    values: pd.Series, cfg: BacktestConfig, weather: pd.DataFrame | None = None
+) -> tuple[pd.Series, int, pd.DataFrame]:
+    """The values on a regular grid, its steps per day, and the design matrix of every row, with
+    the weather aligned to the grid and the day type from ``cfg``."""
+    values, ppd, weather, workday = inputs(values, cfg, weather)
     x = design_matrix(
         values, cfg.target, cfg.issue_hour, cfg.tz, ppd, weather, cfg.lat, cfg.lon, workday
     )
@@ -94,24 +107,34 @@ def run_backtest(
     model: QuantileForecaster | None = None
     last_fit: pd.Timestamp | None = None
     trainable = ~np.isnan(y) & ~np.isnan(x["persist"].to_numpy())
-    hours = np.floor(x["hour"].to_numpy()).astype(int) % 24
+    hours = hour_bins(x)
+    bands = ConformalBands(gamma=cfg.band_gamma)
+    fed = np.zeros(len(values), dtype=bool)  # outcomes already given to the adaptive levels
     for day in days[cfg.min_history_days :]:
         rows = np.nonzero(local_day == day)[0]
         issued = issue[rows[0]]
+        known = index < issued  # targets known before the issue moment only
         if (
             model is None
             or last_fit is None
             or issued - last_fit >= pd.Timedelta(days=cfg.refit_days)
         ):
-            train = trainable & (index < issued)  # targets known before the issue moment only
+            train = trainable & known
             if train.sum() < 10 * ppd:
                 continue
             model = QuantileForecaster(cfg.target).fit(x[train], y[train])
             last_fit = issued
-        preds[rows] = model.predict(x.iloc[rows])
-        recalibrate_bands(preds, y, index, hours, rows, issued)
-    if cfg.target in ("pv", "wind"):
-        preds = np.clip(preds, 0, cfg.capacity_kw if cfg.capacity_kw else None)
+        y_min, y_max = meter_range(cfg, y[known & ~np.isnan(y)])
+        p50 = np.clip(model.predict(x.iloc[rows])[:, 1], y_min, y_max)
+        scored = known & ~np.isnan(preds[:, 1]) & ~np.isnan(y)
+        new = scored & ~fed
+        bands.update(y[new], preds[new, 0], preds[new, 2])
+        fed |= new
+        resid, bins = band_errors(preds[:, 1], y, index, hours, scored, issued, ppd, model)
+        lo, hi = bands.calibrate(resid, bins).predict(p50, hours[rows], y_min, y_max)
+        # a meter's constant night reading must fall inside a band of width 0, rounding apart
+        eps = 1e-9 * max(float(np.nanmax(np.abs(y[known]))), 1.0)
+        preds[rows] = np.column_stack([np.minimum(lo, p50) - eps, p50, np.maximum(hi, p50) + eps])
     out = pd.DataFrame(
         {
             "obs": y,
@@ -130,7 +153,7 @@ def run_backtest(
             f"no day could be evaluated: need more than {cfg.min_history_days} days of data"
         )
     obs = e["obs"].to_numpy()
-    model_nrmse = nrmse(obs, e["p50"].to_numpy(), scale)
+    scores = band_scores(obs, e["p10"], e["p50"], e["p90"], scale)
     pers_nrmse = nrmse(obs, e["persistence"].to_numpy(), scale)
     metrics = {
         "target": cfg.target,
@@ -138,16 +161,7 @@ def run_backtest(
         "days": int(pd.DatetimeIndex(e.index).tz_convert(cfg.tz).normalize().nunique()),
         "issue_hour": cfg.issue_hour,
         "normaliser": float(scale),
-        "model": {
-            "nmae": nmae(obs, e["p50"].to_numpy(), scale),
-            "nrmse": model_nrmse,
-            "pinball": pinball(
-                obs,
-                {0.1: e["p10"].to_numpy(), 0.5: e["p50"].to_numpy(), 0.9: e["p90"].to_numpy()},
-                scale,
-            ),
-            "coverage_p10_p90": coverage(obs, e["p10"].to_numpy(), e["p90"].to_numpy()),
-        },
+        "model": scores,
         "references": {
             "persistence_day_ahead": {
                 "nmae": nmae(obs, e["persistence"].to_numpy(), scale),
@@ -158,40 +172,69 @@ def run_backtest(
                 "nrmse": nrmse(obs, e["climatology"].to_numpy(), scale),
             },
         },
-        "skill_vs_persistence": skill(model_nrmse, pers_nrmse),
+        "skill_vs_persistence": skill(scores["nrmse"], pers_nrmse),
     }
     return metrics, out
 
 
-BAND_DAYS = 60
+#: the backtest's own errors that calibrate a band: the newest ``BAND_DAYS`` days known at the
+#: issue time; while fewer than ``BAND_MIN_DAYS`` days of them are known (a new site), the
+#: model's held-out days' errors join them
+BAND_DAYS = 56
 BAND_MIN_DAYS = 14
 
 
-def recalibrate_bands(
-    preds: np.ndarray,
+def band_errors(
+    p50: np.ndarray,
     y: np.ndarray,
     index: pd.DatetimeIndex,
     hours: np.ndarray,
-    rows: np.ndarray,
+    scored: np.ndarray,
     issued: pd.Timestamp,
-) -> None:
-    """Replace the model's P10/P90 of ``rows`` by the 10th/90th percentiles, by hour of day, of the
-    errors of this backtest's own earlier day-ahead forecasts whose targets are known at the issue
-    time (the last 60 days) — once there are 14 days of them. In place."""
-    past = (index < issued) & (index >= issued - pd.Timedelta(days=BAND_DAYS))
-    known = past & ~np.isnan(preds[:, 1]) & ~np.isnan(y)
-    if known.sum() < BAND_MIN_DAYS * 24:
-        return
-    err = y[known] - preds[known, 1]
-    err_hours = hours[known]
-    for h in np.unique(hours[rows]):
-        e = err[err_hours == h]
-        if len(e) < BAND_MIN_DAYS:
-            continue
-        lo, hi = np.quantile(e, 0.1), np.quantile(e, 0.9)
-        sel = rows[hours[rows] == h]
-        preds[sel, 0] = np.minimum(preds[sel, 1] + lo, preds[sel, 1])
-        preds[sel, 2] = np.maximum(preds[sel, 1] + hi, preds[sel, 1])
+    periods_per_day: int,
+    model: QuantileForecaster,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The errors (observation − P50) that calibrate the bands of a forecast issued at
+    ``issued``, and their hours of day: those of this backtest's own earlier forecasts of the last
+    ``BAND_DAYS`` days (rows ``scored``: forecast, and observed before the issue moment), and the
+    model's held-out days' errors while fewer than ``BAND_MIN_DAYS`` days of its own are known."""
+    recent = scored & (index >= issued - pd.Timedelta(days=BAND_DAYS))
+    resid, bins = y[recent] - p50[recent], hours[recent]
+    if recent.sum() < BAND_MIN_DAYS * periods_per_day:
+        resid = np.concatenate([resid, model.holdout_resid])
+        bins = np.concatenate([bins, model.holdout_hours])
+    return resid, bins
+
+
+def meter_range(cfg: BacktestConfig, known: np.ndarray) -> tuple[float, float]:
+    """Where P10..P90 may lie: for PV and wind from the lowest reading known (a meter may read
+    below zero at night) or 0 to the capacity; otherwise the known readings' range, widened."""
+    lo, hi = plausible_range(known)
+    if cfg.target in ("pv", "wind"):
+        floor = min(float(np.min(known)), 0.0) if len(known) else 0.0
+        return floor, float(cfg.capacity_kw) if cfg.capacity_kw else hi
+    return lo, hi
+
+
+def band_scores(
+    obs: np.ndarray, p10: Any, p50: Any, p90: Any, normaliser: float
+) -> dict[str, float]:
+    """§9's ``model`` block of the forecasts of observations ``obs``: nMAE and nRMSE of the P50,
+    the pinball loss averaged over P10/P50/P90, the interval score and coverage of P10–P90."""
+    lo, mid, hi = (np.asarray(a, dtype=float) for a in (p10, p50, p90))
+    return {
+        "nmae": nmae(obs, mid, normaliser),
+        "nrmse": nrmse(obs, mid, normaliser),
+        "pinball": pinball(obs, {0.1: lo, 0.5: mid, 0.9: hi}, normaliser),
+        "interval_score": interval_score(obs, lo, hi, normaliser),
+        "coverage_p10_p90": coverage(obs, lo, hi),
+    }
+
+
+def normaliser(cfg: BacktestConfig, y: np.ndarray) -> float:
+    """§9's normaliser of nMAE and nRMSE: the capacity (PV, wind; else the 99.9th percentile of
+    the observations) or the mean (load)."""
+    return _normaliser(cfg, y)
 
 
 def _normaliser(cfg: BacktestConfig, y: np.ndarray) -> float:

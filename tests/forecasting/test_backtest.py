@@ -72,7 +72,7 @@ def test_pv_backtest_beats_persistence_with_weather() -> None:
     values, weather = synthetic_pv()
     metrics, _ = run_backtest(values, BacktestConfig(target="pv", capacity_kw=1000), weather)
     assert metrics["normaliser"] == 1000
-    assert 34 <= metrics["days"] <= 36  # 70 UTC days touch 71 local days; 35 are history
+    assert 42 <= metrics["days"] <= 43  # 70 UTC days touch 71 local days; 28 are history
     assert metrics["skill_vs_persistence"] > 0.5  # the clearness column explains the clouds
     assert 0.5 <= metrics["model"]["coverage_p10_p90"] <= 1.0
     # persistence is the value 24 h before (before 10:00) or 48 h before
@@ -125,7 +125,7 @@ def test_cli_writes_metrics_json_and_names_bad_columns(tmp_path: Path) -> None:
         "references",
         "skill_vs_persistence",
     }
-    assert set(m["model"]) == {"nmae", "nrmse", "pinball", "coverage_p10_p90"}
+    assert set(m["model"]) == {"nmae", "nrmse", "pinball", "interval_score", "coverage_p10_p90"}
     assert set(m["references"]) == {"persistence_day_ahead", "climatology"}
     bad = subprocess.run(
         [*cmd[:-2], "--value-col", "nope"], capture_output=True, text=True, timeout=60
@@ -134,23 +134,43 @@ def test_cli_writes_metrics_json_and_names_bad_columns(tmp_path: Path) -> None:
     assert "--value-col: no column 'nope'" in bad.stderr
 
 
-def test_bands_come_from_earlier_forecast_errors_known_at_issue_time() -> None:
-    from forecasting.backtest import recalibrate_bands
+def test_bands_calibrate_on_earlier_errors_known_at_issue_time_then_on_held_out_days() -> None:
+    from forecasting.backtest import BAND_DAYS, band_errors
+    from forecasting.models import QuantileForecaster
 
-    index = pd.date_range("2026-01-01", periods=30 * 24, freq="h", tz="UTC")
-    hours = np.asarray(index.hour)
+    index = pd.date_range("2026-01-01", periods=90 * 24, freq="h", tz="UTC")
+    hours = np.asarray(index.hour, dtype=np.int64)
     rng = np.random.default_rng(0)
     y = rng.normal(0, 1, len(index)) + 10
-    preds = np.column_stack(
-        [np.full(len(index), 9.9), np.full(len(index), 10.0), np.full(len(index), 10.1)]
-    )
-    rows = np.arange(29 * 24, 30 * 24)  # the last day
-    issued = index[rows[0]] - pd.Timedelta(hours=14)
-    recalibrate_bands(preds, y, index, hours, rows, issued)
-    known = index < issued
-    for h in (0, 12):
-        errs = (y - 10.0)[known & (hours == h)]
-        r = rows[hours[rows] == h]
-        assert preds[r, 0][0] == pytest.approx(10 + np.quantile(errs, 0.1))
-        assert preds[r, 2][0] == pytest.approx(10 + np.quantile(errs, 0.9))
-    assert np.all(preds[: 29 * 24, 0] == 9.9)  # earlier rows untouched
+    p50 = np.full(len(index), 10.0)
+    model = QuantileForecaster("load")
+    model.holdout_resid, model.holdout_hours = np.array([7.0, -7.0]), np.array([1, 2])
+    issued = index[80 * 24] - pd.Timedelta(hours=14)
+    scored = index < issued
+    resid, bins = band_errors(p50, y, index, hours, scored, issued, 24, model)
+    recent = scored & (index >= issued - pd.Timedelta(days=BAND_DAYS))
+    np.testing.assert_allclose(resid, (y - 10)[recent])  # own errors, the last 56 days only
+    np.testing.assert_array_equal(bins, hours[recent])
+    # a new site: 10 days of its own errors, so the held-out days' errors join them
+    scored = (index < issued) & (index >= issued - pd.Timedelta(days=10))
+    resid, bins = band_errors(p50, y, index, hours, scored, issued, 24, model)
+    assert len(resid) == scored.sum() + 2 and list(resid[-2:]) == [7.0, -7.0]
+
+
+def test_short_history_bands_cover_and_a_night_reading_below_zero_is_inside() -> None:
+    """The new-site case: 28 days before the first forecast; the meter reads -3 W at night."""
+    values, weather = synthetic_pv(days=100, seed=4)
+    rng = np.random.default_rng(4)
+    noisy = values * rng.uniform(0.8, 1.2, len(values))  # what the day's clearness misses
+    noisy[values == 0] = -3.0  # inverter standby
+    cfg = BacktestConfig(target="pv", capacity_kw=1000)
+    metrics, out = run_backtest(noisy, cfg, weather)
+    assert cfg.min_history_days == 28 and metrics["days"] >= 70
+    assert 0.75 <= metrics["model"]["coverage_p10_p90"] <= 0.85
+    night = out["obs"] == -3.0
+    scored_night = night & out["p10"].notna()
+    assert scored_night.sum() > 800  # 12 h a night
+    # nights count like any hour: their bands cover the standby reading as often (the old bands,
+    # pinned at [0, 0], never did)
+    assert ((out["p10"] <= -3.0) & (out["p90"] >= -3.0))[scored_night].mean() >= 0.8
+    assert out["p10"].min() >= -3.0 - 1e-5  # and no lower than the meter ever reads
