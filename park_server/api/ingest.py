@@ -55,9 +55,9 @@ BATCH_SCHEMA: dict[str, Any] = {
         "gateway": {"type": "string", "description": "the key's own gateway"},
         "batch": {
             "type": "integer",
+            "format": "int64",
             "minimum": 0,
-            "maximum": MAX_BATCH_NUMBER,
-            "description": "the gateway's increasing sequence number",
+            "description": f"the gateway's increasing sequence number, 0 to {MAX_BATCH_NUMBER}",
         },
         "samples": {
             "type": "array",

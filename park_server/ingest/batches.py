@@ -11,6 +11,7 @@ import json
 import math
 import re
 import reprlib
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,8 +76,10 @@ def echo(value: Any) -> str:
     """``repr(value)`` cut to about ECHO_CHARS characters with an ellipsis: what a reason may repeat
     of the input (a 50 MB meter id must not become a 50 MB reason, row and log line)."""
     if type(value) is int and value.bit_length() > 200:
-        digits = len(str(value)) if value.bit_length() < 14_000 else "over 4,000"
+        digits = len(str(abs(value))) if value.bit_length() < 14_000 else "over 4,000"
         return f"<an integer of {digits} digits>"
+    if type(value) is str and len(value) > ECHO_CHARS:
+        return repr(value[:ECHO_CHARS]) + "…"
     try:
         text = _echo_repr.repr(value)
     except (ValueError, RecursionError):  # a pathological object: name its type only
@@ -294,14 +297,57 @@ def _why_not(
     return "invalid sample"
 
 
+#: quantities whose rollups carry covered time (docs/rollups.md): a sample's span reaches at most
+#: one quarter on, and a late one shortens the span of the sample after it, so the two buckets
+#: after a sample's own may change as well
+_COVERED_QUANTITIES = frozenset({"active_power_kw"})
+_BAD = QUALITY_CODES["bad"]
+
+
 def _dirty_buckets(rows: list[Row]) -> set[tuple[str, str, str, int]]:
+    """The 15-minute buckets whose rollups the rows change, as far as the rows alone tell (the
+    buckets of counters' next stored samples come from :func:`_counter_successors`)."""
     out: set[tuple[str, str, str, int]] = set()
     for park_id, meter_id, quantity, ts, *_ in rows:
         bucket = ts - ts % QUARTER_MS
         out.add((park_id, meter_id, quantity, bucket))
-        if quantity in COUNTER_QUANTITIES:
-            # a counter sample also changes the delta of the next sample, at most a bucket on
+        if quantity in _COVERED_QUANTITIES:
             out.add((park_id, meter_id, quantity, bucket + QUARTER_MS))
+            out.add((park_id, meter_id, quantity, bucket + 2 * QUARTER_MS))
+    return out
+
+
+def _counter_successors(conn: Connection, rows: list[Row]) -> set[tuple[str, str, str, int]]:
+    """Buckets of the next stored sample after each counter row: a counter's increase is counted
+    in the bucket of its later sample, so a late sample splits the increase that the next sample
+    carried, however many buckets later that is (a counter polled less often than every 15 min).
+    Only rows followed in the batch by a gap of more than one bucket, and each counter's newest
+    row, need the look-up; the others' next sample is in their bucket or the next, marked anyway."""
+    by_counter: dict[tuple[str, str, str], list[int]] = {}
+    for park_id, meter_id, quantity, ts, _, quality, _ in rows:
+        if quantity in COUNTER_QUANTITIES and quality < _BAD:
+            by_counter.setdefault((park_id, meter_id, quantity), []).append(ts)
+    asks: list[tuple[str, str, str, int]] = []
+    for key, times in by_counter.items():
+        times.sort()
+        for t, nxt in zip(times, [*times[1:], None], strict=True):
+            if nxt is None or (nxt - nxt % QUARTER_MS) - (t - t % QUARTER_MS) > QUARTER_MS:
+                asks.append((*key, t))
+    out: set[tuple[str, str, str, int]] = set()
+    for i in range(0, len(asks), 500):
+        part = asks[i : i + 500]
+        params: dict[str, Any] = {"bad": _BAD}
+        selects = []
+        for j, (p, m, q, t) in enumerate(part):
+            params.update({f"p{j}": p, f"m{j}": m, f"q{j}": q, f"t{j}": t})
+            selects.append(
+                f"SELECT {j} AS i, (SELECT MIN(ts_ms) FROM measurement WHERE park_id = :p{j} AND "
+                f"meter_id = :m{j} AND quantity = :q{j} AND ts_ms > :t{j} AND quality < :bad)"
+            )
+        for j, nxt in conn.execute(text(" UNION ALL ".join(selects)), params).all():
+            if nxt is not None:
+                p, m, q, _ = part[int(j)]
+                out.add((p, m, q, int(nxt) - int(nxt) % QUARTER_MS))
     return out
 
 
@@ -366,18 +412,21 @@ def _store_postgres(conn: Connection, rows: list[Row], *, fast: bool) -> int:
 
 
 def mark_dirty(conn: Connection, rows: list[Row]) -> None:
-    buckets = _dirty_buckets(rows)
+    """Mark every 15-minute bucket whose rollups the rows change (in the rows' transaction, after
+    they are stored). Each mark gets a new random version: a rollup that read an older version
+    leaves the mark for the next run (park_server.timeseries.rollups.refresh_rollups)."""
+    buckets = _dirty_buckets(rows) | _counter_successors(conn, rows)
     if not buckets:
         return
-    conflict = "ON CONFLICT DO NOTHING"
-    verb = "INSERT" if conn.dialect.name == "postgresql" else "INSERT OR IGNORE"
-    suffix = conflict if conn.dialect.name == "postgresql" else ""
+    version = secrets.randbits(62) + 1
     conn.execute(
         text(
-            f"{verb} INTO rollup_dirty (park_id, meter_id, quantity, bucket_ms) "
-            f"VALUES (:p, :m, :q, :b) {suffix}"
+            "INSERT INTO rollup_dirty (park_id, meter_id, quantity, bucket_ms, version) "
+            "VALUES (:p, :m, :q, :b, :v) ON CONFLICT (park_id, meter_id, quantity, bucket_ms) "
+            "DO UPDATE SET version = excluded.version"
         ),
-        [{"p": p, "m": m, "q": q, "b": b} for p, m, q, b in buckets],
+        # in key order, as the rollup deletes them: concurrent writers take row locks alike
+        [{"p": p, "m": m, "q": q, "b": b, "v": version} for p, m, q, b in sorted(buckets)],
     )
 
 
