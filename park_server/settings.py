@@ -45,6 +45,8 @@ class Settings(BaseModel):
     max_past_days: int = Field(default=400, ge=0)
     #: the rolling re-plan (model-predictive control) period
     dispatch_interval_s: float = Field(default=900.0, gt=0)
+    #: a measured state of charge older than this is not used: the plan estimates it instead
+    soc_max_age_s: float = Field(default=900.0, gt=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -71,6 +73,7 @@ class Settings(BaseModel):
             "ZCPARK_PARKS_DIR": "parks_dir",
             "ZCPARK_RUN_SCHEDULER": "run_scheduler",
             "ZCPARK_DISPATCH_INTERVAL_S": "dispatch_interval_s",
+            "ZCPARK_SOC_MAX_AGE_S": "soc_max_age_s",
             "ZCPARK_INSTANCE_ID": "instance_id",
             "ZCPARK_TRUSTED_PROXIES": "trusted_proxies",
             "ZCPARK_MAX_BODY_BYTES": "max_body_bytes",

@@ -30,6 +30,7 @@ class Counters:
     samples_rejected: int = 0
     batches_rejected: int = 0
     weather_rows_rejected: int = 0
+    plans_failed: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **kw: int) -> None:

@@ -59,3 +59,13 @@ def store_plan(
     session.refresh(record)
     assert record.id is not None
     return record.id
+
+
+def has_plan(session: Session, *, park_id: str, kind: str, start_ms: int) -> bool:
+    """Whether a plan of this kind starting at ``start_ms`` is stored for the park."""
+    row = session.exec(
+        select(PlanRow.id).where(
+            PlanRow.park_id == park_id, PlanRow.kind == kind, PlanRow.start_ms == start_ms
+        )
+    ).first()
+    return row is not None

@@ -16,22 +16,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from config import Park, load_factors
 from config.loader import park_tariff
+from config.park import StorageAsset
 from dispatch.scenario import parse_scenario
 from dispatch.setpoints import setpoints_of
 from dispatch.solve import DispatchError, solve
 from forecasting.solar import clear_sky_shape
 from park_server.db import crud
-from park_server.db.plans import store_plan
+from park_server.db.plans import has_plan, plan_in_force, store_plan
 from park_server.db.tables import ParkRow
-from park_server.ingest.setpoints import publish_setpoints
+from park_server.ingest.setpoints import publish_plan
 from park_server.state import ServerState
 from park_server.timeseries.forecasts import latest
-from park_server.timeseries.queries import asset_power, latest_value
-from park_server.timeutil import QUARTER_MS, format_ts, now_ms
+from park_server.timeseries.queries import asset_power, latest_sample
+from park_server.timeutil import QUARTER_MS, format_ts, local_now, now_ms, parse_ts
 
 log = logging.getLogger("zcpark.dispatch")
 
@@ -45,8 +46,11 @@ class PlanResult:
     setpoints: dict[str, float]  # meter -> kW (+ discharge / - consume)
 
 
-def _forecast(session: Session, park: str, target: str, times_ms: list[int]) -> np.ndarray | None:
-    """P50 of the newest forecast issue at ``times_ms``; None unless it covers all of them."""
+def _forecast(
+    session: Session, park: str, target: str, times_ms: list[int]
+) -> tuple[np.ndarray, str] | None:
+    """P50 of the newest forecast issue at ``times_ms`` and the issue's name for ``sources``;
+    None unless the issue covers all of them."""
     issue = latest(session, park, target)
     if issue is None:
         return None
@@ -54,7 +58,26 @@ def _forecast(session: Session, park: str, target: str, times_ms: list[int]) -> 
     values = [points.get(format_ts(t)) for t in times_ms]
     if any(v is None for v in values):
         return None
-    return np.array(values, dtype=float)
+    return np.array(values, dtype=float), f"{target} forecast issued {issue['issued']}"
+
+
+def _soc(
+    session: Session, park: Park, st: StorageAsset, now: int, max_age_s: float
+) -> tuple[float | None, str]:
+    """The state of charge (fraction) to plan from, and where it came from: the measurement when
+    it is fresh, else the plan in force's own estimate for now, else None."""
+    meter = park.primary_meter(st.id)
+    sample = latest_sample(session, park.id, meter.id, "soc_pct") if meter else None
+    if sample is not None and now - sample[0] <= max_age_s * 1000:
+        return sample[1] / 100, "measured soc"
+    age = f"newest measurement {format_ts(sample[0])}" if sample else "no measurement"
+    plan = plan_in_force(session, park.id, now)
+    if plan is not None and st.id in plan["series"]["storage"]:
+        index = (now - parse_ts(plan["start"])) // QUARTER_MS
+        socs = plan["series"]["storage"][st.id]["soc"]
+        if 0 < index <= len(socs):
+            return float(socs[index - 1]), f"estimated soc from plan {plan['plan_id']} ({age})"
+    return None, f"configured soc_initial ({age}, no plan to estimate from)"
 
 
 def build_scenario(
@@ -64,7 +87,10 @@ def build_scenario(
     steps: int,
     name: str,
     objective: str = "green_first",
+    soc_max_age_s: float = 900.0,
 ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The §8 scenario of the park from ``start_ms`` for ``steps`` quarter-hours, and for each
+    series where it came from (``sources``: which forecast issue, or which fallback)."""
     times = [start_ms + i * QUARTER_MS for i in range(steps)]
     sources: dict[str, str] = {}
     tariff = park_tariff(park)
@@ -79,8 +105,8 @@ def build_scenario(
         cap = r.capacity_kw
         if fc is not None:
             total_cap = sum(x.capacity_kw for x in park.renewables if x.kind == r.kind)
-            series = fc * cap / total_cap
-            sources[r.id] = "forecast"
+            series = fc[0] * cap / total_cap
+            sources[r.id] = fc[1]
         elif r.kind == "pv":
             pv_shape = clear_sky_shape(park, times) if pv_shape is None else pv_shape
             series = pv_shape * cap
@@ -98,10 +124,29 @@ def build_scenario(
             }
         )
     loads = []
+    # the flexible loads' present power (their mid-range where unmeasured, as the load forecast's
+    # own fallback assumes)
+    flexible_now = 0.0
+    for f in park.flexible_loads:
+        kw = asset_power(session, park, f.id)
+        flexible_now += max(0.0, kw) if kw is not None else (f.min_kw + f.max_kw) / 2
+    load_fc = _forecast(session, park.id, "load", times) if park.loads else None
+    nominal = sum(ld.nominal_kw for ld in park.loads)
     for ld in park.loads:
+        if load_fc is not None:
+            # the load forecast is the park's consumption (flexible loads included); the fixed
+            # loads are what remains beside the flexible loads' present power, shared by nominal
+            fixed = np.clip(load_fc[0] - flexible_now, 0, None) * ld.nominal_kw / nominal
+            sources[ld.id] = load_fc[1] + (
+                " less the flexible loads' present power" if park.flexible_loads else ""
+            )
+            loads.append({"name": ld.id, "kw": fixed.tolist()})
+            continue
         last = asset_power(session, park, ld.id)
         kw = max(0.0, last) if last is not None else ld.nominal_kw
-        sources[ld.id] = "persistence" if last is not None else "nominal (no data)"
+        sources[ld.id] = (
+            "persistence (no load forecast)" if last is not None else "nominal (no data)"
+        )
         loads.append({"name": ld.id, "kw": [kw] * steps})
     flexible = []
     for f in park.flexible_loads:
@@ -120,13 +165,8 @@ def build_scenario(
         flexible.append(item)
     storage = []
     for st in park.storage:
-        soc = None
-        for m in park.meters:
-            if m.asset == st.id:
-                v = latest_value(session, park.id, m.id, "soc_pct")
-                soc = v / 100 if v is not None else soc
+        soc, sources[st.id] = _soc(session, park, st, now_ms(), soc_max_age_s)
         soc0 = st.soc_initial if soc is None else min(max(soc, 0.0), 1.0)
-        sources[st.id] = "measured soc" if soc is not None else "configured soc_initial (no data)"
         storage.append(
             {
                 "name": st.id,
@@ -185,7 +225,9 @@ def plan_park(
         now = now_ms()
         start = start_ms if start_ms is not None else now - now % QUARTER_MS
         name = f"{park.id}-{kind}-{format_ts(start)}"
-        scenario, sources = build_scenario(session, park, start, steps, name)
+        scenario, sources = build_scenario(
+            session, park, start, steps, name, soc_max_age_s=state.settings.soc_max_age_s
+        )
         try:
             plan = solve(parse_scenario(scenario, name)).to_json()
         except DispatchError as exc:
@@ -206,23 +248,47 @@ def plan_park(
         plan["plan_id"] = f"{park.id}-{record_id}"
         points = setpoints_of(plan, park)
     if kind == "rolling":
-        publish_setpoints(state, park.id, plan["plan_id"], start + QUARTER_MS, points)
+        publish_plan(state, park, plan, max(now, start))
     return PlanResult(record_id, plan, points)
 
 
 def rolling_job(state: ServerState) -> None:
+    """Re-plan every park from the current quarter-hour (run on the quarter by the scheduler);
+    a park whose plan fails is logged and counted, and the others are planned all the same."""
     with Session(state.engine) as session:
-        parks = [r.id for r in session.exec(select(ParkRow)).all()]
+        parks = [p.id for p in crud.park_configs(session)]
+    failed = []
     for p in parks:
-        plan_park(state, p, "rolling")
+        try:
+            plan_park(state, p, "rolling")
+        except Exception:
+            log.exception("park %s: the rolling plan failed", p)
+            failed.append(p)
+    if failed:
+        state.counters.add(plans_failed=len(failed))
+
+
+#: the local hour from which the next day's day-ahead plan is made
+DAY_AHEAD_HOUR = 10
 
 
 def day_ahead_job(state: ServerState) -> None:
-    """At 10:00 local: the plan for the next local day (96 intervals from local midnight)."""
+    """From 10:00 in each park's own time zone: the plan for the park's next local day (96
+    intervals from local midnight), once; run on every quarter, so a server that was down at
+    10:00 makes it when it comes back."""
     with Session(state.engine) as session:
         parks = crud.park_configs(session)
     for park in parks:
-        tomorrow = (datetime.now(_zone(park)) + timedelta(days=1)).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        )
-        plan_park(state, park.id, "day_ahead", start_ms=int(tomorrow.timestamp() * 1000))
+        local = local_now(park.timezone)
+        if local.hour < DAY_AHEAD_HOUR:
+            continue
+        tomorrow = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = int(tomorrow.timestamp() * 1000)
+        with Session(state.engine) as session:
+            if has_plan(session, park_id=park.id, kind="day_ahead", start_ms=start):
+                continue
+        try:
+            plan_park(state, park.id, "day_ahead", start_ms=start)
+        except Exception:
+            log.exception("park %s: the day-ahead plan failed", park.id)
+            state.counters.add(plans_failed=1)

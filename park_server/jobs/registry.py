@@ -16,11 +16,11 @@ def schedule_all(jobs: Jobs, settings: Settings) -> None:
     jobs.add("alarms", alarm_job, seconds=30)
     jobs.add("weather", weather.weather_job, seconds=60)
     jobs.add("forecasts", forecast.forecast_job, seconds=900)
-    jobs.add("dispatch-rolling", dispatch.rolling_job, seconds=settings.dispatch_interval_s)
-    jobs.add_cron(
-        "dispatch-day-ahead",
-        dispatch.day_ahead_job,
-        hour=10,
-        minute=0,
-        timezone="Asia/Shanghai",
+    # re-plans start on the quarter (a plan's first interval is the current quarter-hour), a few
+    # seconds in so that the quarter's first samples are in; the plan in force carries its later
+    # intervals to the gateways, so a late or missed re-plan never leaves them without one
+    jobs.add_aligned(
+        "dispatch-rolling", dispatch.rolling_job, seconds=settings.dispatch_interval_s, offset_s=5
     )
+    # each park's next-day plan from 10:00 in its own time zone: checked every quarter-hour
+    jobs.add_aligned("dispatch-day-ahead", dispatch.day_ahead_job, seconds=900, offset_s=10)
