@@ -102,25 +102,11 @@ def points(
             ),
             params,
         ).all()
-        return [(int(r[0]), float(r[1]), {"quality": QUALITY_NAMES[int(r[2])]}) for r in raw]
-    rows = conn.execute(
-        text(
-            "SELECT ts_ms, value, suspect_decreases FROM rollup WHERE park_id = :p AND "
-            "meter_id = :m AND quantity = :q AND resolution = :r AND ts_ms >= :s AND ts_ms < :e "
-            "ORDER BY ts_ms LIMIT :n"
-        ),
-        {**params, "r": resolution},
-    ).all()
-    if quantity in COUNTER_QUANTITIES:
-        return [(int(r[0]), float(r[1]), {"suspect_decreases": int(r[2])}) for r in rows]
-    return [(int(r[0]), float(r[1]), {}) for r in rows]
-
-
-def latest_sample(session: Session, park: str, meter: str, quantity: str) -> tuple[int, float] | None:
-    """The newest sample (ts_ms, value) of a meter and quantity that is not ``bad``."""
-    row = (
-        session.connection()
-        .execute(
+    else:
+        refresh_rollups(conn, timezones={park_id: timezone}, only=(park_id, meter, quantity))
+        session.commit()
+        conn = session.connection()
+        rows = conn.execute(
             text(
                 "SELECT ts_ms, value FROM rollup WHERE park_id = :p AND meter_id = :m AND "
                 "quantity = :q AND resolution = :r AND ts_ms >= :s AND ts_ms < :e "
@@ -135,3 +121,19 @@ def refresh_park(session: Session, *, park_id: str, timezone: str) -> None:
     """Bring the park's dirty rollups up to date before reading figures from them."""
     refresh_rollups(session.connection(), timezones={park_id: timezone})
     session.commit()
+
+
+def latest_sample(session: Session, park: str, meter: str, quantity: str) -> tuple[int, float] | None:
+    """The newest sample (ts_ms, value) of a meter and quantity that is not ``bad``."""
+    row = (
+        session.connection()
+        .execute(
+            text(
+                "SELECT ts_ms, value FROM measurement WHERE park_id = :p AND meter_id = :m AND "
+                "quantity = :q AND quality < 2 ORDER BY ts_ms DESC LIMIT 1"
+            ),
+            {"p": park, "m": meter, "q": quantity},
+        )
+        .first()
+    )
+    return (int(row[0]), float(row[1])) if row else None
