@@ -6,6 +6,8 @@ set -euo pipefail
 declare -A NEED=(
   [mosquitto]=mosquitto
   [socat]=socat
+  [chromium]=chromium
+  [/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc]=fonts-noto-cjk
 )
 
 missing=()

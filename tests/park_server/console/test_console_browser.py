@@ -1,0 +1,264 @@
+"""End to end in Debian's chromium (Playwright): sign in, dashboard figures equal the API's, a live
+value changes after a new sample is ingested, an alarm is acknowledged, a viewer is refused,
+the language switches; no request leaves the server; a screenshot of every page at 1366×768
+and 1024×768 under the test's output folder."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from zctest_console import POWER_KW, SOC_PCT, LiveServer, chromium_path
+
+from park_server.console.render import number, percent
+from park_server.timeutil import format_ts, now_ms
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[3]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SIZES = {"1366": (1366, 768), "1024": (1024, 768)}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Visit:
+    """A browser context that refuses (and records) every request to another host."""
+
+    def __init__(self, browser: object, live: LiveServer, width: int = 1366, height: int = 768):
+        self.live = live
+        self.foreign: list[str] = []
+        self.context = browser.new_context(  # type: ignore[attr-defined]
+            viewport={"width": width, "height": height}, locale="zh-CN"
+        )
+        own = urlsplit(live.url).netloc
+
+        def guard(route: object) -> None:
+            url = route.request.url  # type: ignore[attr-defined]
+            if urlsplit(url).netloc != own and not url.startswith(("data:", "blob:")):
+                self.foreign.append(url)
+                route.abort()  # type: ignore[attr-defined]
+            else:
+                route.continue_()  # type: ignore[attr-defined]
+
+        self.context.route("**/*", guard)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.allowed: list[str] = []  # console messages a test expects (a refused page)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on(
+            "console",
+            lambda m: self.errors.append(m.text) if m.type == "error" else None,
+        )
+
+    def sign_in(self, user: str, next_path: str = "/") -> None:
+        self.page.goto(f"{self.live.url}{next_path}")
+        assert "/login" in self.page.url  # no session: the sign-in page
+        self.page.fill("input[name=username]", user)
+        self.page.fill("input[name=password]", self.live.server.passwords[user])
+        self.page.click("form[action='/login'] button[type=submit]")
+        self.page.wait_for_url(f"{self.live.url}{next_path}")
+
+    def close(self) -> None:
+        self.context.close()
+        assert not self.foreign, f"requests to other hosts: {self.foreign}"
+        errors = [e for e in self.errors if not any(a in e for a in self.allowed)]
+        assert not errors, f"errors in the page: {errors}"
+
+
+def _today(tz: str = "Asia/Shanghai") -> str:
+    """The park's day now, on the pinned clock the server process runs on too."""
+    return datetime.fromtimestamp(now_ms() / 1000, ZoneInfo(tz)).date().isoformat()
+
+
+def test_dashboard_shows_the_apis_figures_and_live_values(
+    browser: object, live_server: LiveServer
+) -> None:
+    v = Visit(browser, live_server)
+    api = live_server.api("mia")
+    try:
+        v.sign_in("mia", "/parks/huolingol")
+        page = v.page
+        kpis = api.get("/api/v1/parks/huolingol/kpis", params={"date": _today()}).json()
+        for key, expected in (
+            ("green_share", kpis["green_share"]),
+            ("green_share_volumetric", kpis["green_share_volumetric"]),
+            ("consumption_kwh", kpis["consumption_kwh"]),
+            ("co2_t", kpis["co2_t"]),
+            ("energy_kwh.grid_import", kpis["energy_kwh"]["grid_import"]),
+        ):
+            shown = page.get_attribute(f"[data-kpi='{key}']", "data-value")
+            assert expected is not None, (key, kpis)
+            assert shown is not None and float(shown) == pytest.approx(expected, rel=1e-12), key
+        assert kpis["consumption_kwh"] > 0
+        assert page.inner_text("[data-kpi='green_share']") == percent(kpis["green_share"], "zh")
+        # every live value on the page is the API's newest sample
+        latest = api.get("/api/v1/parks/huolingol/latest").json()
+        by_key = {(r["meter"], r["quantity"]): r["value"] for r in latest}
+        cells = page.query_selector_all(".live[data-meter]")
+        assert len(cells) >= len(POWER_KW)
+        for cell in cells:
+            key = (cell.get_attribute("data-meter"), cell.get_attribute("data-quantity"))
+            if not cell.get_attribute("data-value"):  # a meter without data shows a dash
+                assert key not in by_key and cell.inner_text() == "—", key
+                continue
+            assert float(cell.get_attribute("data-value") or "nan") == by_key[key], key
+        soc = page.locator(".live[data-meter='bess-1'][data-quantity='soc_pct']")
+        assert soc.inner_text() == f"{number(SOC_PCT, 'zh')} %"
+        # the plan in force and its baseline, as /dispatch/latest gives them
+        plan = api.get("/api/v1/parks/huolingol/dispatch/latest").json()
+        assert page.get_attribute("[data-plan]", "data-plan") == plan["plan_id"]
+        for side, kp in (("plan", plan["kpis"]), ("baseline", plan["baseline_kpis"])):
+            shown = page.get_attribute(f"[data-kpi='{side}.green_share']", "data-value")
+            assert float(shown or "nan") == pytest.approx(kp["green_share"], rel=1e-12)
+        # the newest forecast issue of each target
+        for target in ("pv", "wind", "load"):
+            f = api.get("/api/v1/parks/huolingol/forecasts", params={"target": target}).json()
+            el = page.locator(f"[data-forecast='{target}']")
+            assert el.get_attribute("data-issued") == f["issued"]
+            assert float(el.get_attribute("data-first-p50") or "nan") == f["points"][0]["p50"]
+            assert page.locator(f"#chart-{target} canvas").count() == 1  # ECharts drew it
+        # a new sample arrives: the page shows it within a few polls, without a reload
+        grid = page.locator(".live[data-meter='grid-main'][data-quantity='active_power_kw']")
+        before = grid.inner_text()
+        new_kw = 212_345.5
+        live_server.ingest(
+            [
+                {
+                    "ts": format_ts(now_ms() - 1000),
+                    "meter": "grid-main",
+                    "quantity": "active_power_kw",
+                    "value": new_kw,
+                }
+            ],
+            batch=10**6,
+        )
+        page.wait_for_function(
+            "(v) => document.querySelector(\".live[data-meter='grid-main'][data-quantity='active_power_kw']\").textContent === v",
+            arg=number(new_kw, "zh"),
+            timeout=10_000,
+        )
+        assert grid.inner_text() != before
+        assert grid.get_attribute("data-value") == str(new_kw)
+    finally:
+        api.close()
+        v.close()
+
+
+def test_manager_acknowledges_an_alarm_and_a_viewer_is_refused(
+    browser: object, live_server: LiveServer
+) -> None:
+    m = Visit(browser, live_server)
+    try:
+        m.sign_in("mia", "/parks/huolingol/alarms")
+        button = m.page.locator("[data-ack]").first
+        event_id = button.get_attribute("data-ack")
+        button.click()
+        m.page.wait_for_url("**/parks/huolingol/alarms")
+        row = m.page.locator(f"tr[data-event='{event_id}']")
+        assert row.locator("[data-acknowledged-by]").get_attribute("data-acknowledged-by") == "mia"
+        assert row.locator("[data-ack]").count() == 0
+    finally:
+        m.close()
+    v = Visit(browser, live_server)
+    try:
+        v.sign_in("vic", "/parks/huolingol/alarms")
+        assert v.page.locator("[data-ack]").count() == 0
+        assert v.page.locator("[data-readonly]").count() == 1
+        # even a well-formed form (with the session's token) is refused for a viewer
+        csrf = v.page.get_attribute("form[action='/logout'] input[name=csrf]", "value")
+        r = v.page.request.post(
+            f"{live_server.url}/parks/huolingol/alarms/{event_id}/acknowledge",
+            form={"csrf": csrf or ""},
+            max_redirects=0,
+        )
+        assert r.status == 403
+        assert "viewer" in r.text()
+        # and a park outside the viewer's list is not shown at all
+        v.allowed.append("status of 403")
+        v.page.goto(f"{live_server.url}/parks/baotou_aluminum")
+        assert v.page.locator("[data-error='forbidden']").count() == 1
+    finally:
+        v.close()
+
+
+def test_language_switch(browser: object, live_server: LiveServer) -> None:
+    v = Visit(browser, live_server)
+    try:
+        v.sign_in("ada", "/")
+        assert v.page.inner_text("main h1") == "总览"  # zh is the default
+        v.page.click("[data-lang-switch='en']")
+        v.page.wait_for_url("**/?lang=en")
+        assert v.page.inner_text("main h1") == "Overview"
+        v.page.goto(f"{live_server.url}/parks/huolingol")  # the choice is kept (a cookie)
+        assert v.page.inner_text("main h1") == "Dashboard"
+        v.page.click("[data-lang-switch='zh']")
+        assert v.page.inner_text("main h1") == "仪表盘"
+    finally:
+        v.close()
+
+
+PAGES = {
+    "login": "/login",
+    "overview": "/",
+    "dashboard": "/parks/huolingol",
+    "gateways": "/parks/huolingol/gateways",
+    "gateway": "/parks/huolingol/gateways/gw-hlgl-01",
+    "forecasts": "/parks/huolingol/forecasts",
+    "alarms": "/parks/huolingol/alarms?show=all",
+    "empty-dashboard": "/parks/damao",
+    "api-docs": "/docs",
+}
+
+
+def test_screenshots_of_every_page(
+    browser: object, live_server: LiveServer, tmp_path: Path
+) -> None:
+    for size, (w, h) in SIZES.items():
+        for lang in ("zh", "en"):
+            v = Visit(browser, live_server, w, h)
+            try:
+                v.page.goto(f"{live_server.url}/login?lang={lang}")
+                v.page.screenshot(path=str(tmp_path / f"login-{lang}-{size}.png"), full_page=True)
+                v.sign_in("ada", "/")
+                for name, path in PAGES.items():
+                    if name == "login":
+                        continue
+                    v.page.goto(f"{live_server.url}{path}")
+                    if name == "api-docs":
+                        v.page.wait_for_selector(".swagger-ui .info", timeout=10_000)
+                    else:
+                        v.page.wait_for_load_state("networkidle")
+                    v.page.screenshot(
+                        path=str(tmp_path / f"{name}-{lang}-{size}.png"), full_page=True
+                    )
+            finally:
+                v.close()
+    shots = sorted(tmp_path.glob("*.png"))
+    assert len(shots) == len(PAGES) * len(SIZES) * 2
+    keep = REPO / "docs" / "screenshots"
+    if keep.is_dir():  # the README's tour: refreshed from the newest run
+        for shot in shots:
+            if "-zh-1366" in shot.name or shot.name.startswith(("dashboard-en", "overview-en")):
+                shutil.copy(shot, keep / shot.name)
