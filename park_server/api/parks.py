@@ -131,7 +131,9 @@ def measurements(
     resolution: Literal["raw", "15min", "1h", "1d"] = "15min",
     limit: Annotated[int, Query(ge=1, le=MAX_POINTS)] = 10_000,
 ) -> dict[str, Any]:
-    """Points in [start, end); ``next`` is the start of the following page, or null."""
+    """Points in [start, end); ``next`` is the start of the following page, or null. Rollups are
+    read as the rollup job last wrote them (at most 30 s behind the raw samples; docs/rollups.md);
+    raw points carry their ``quality``, counters' rollups their ``suspect_decreases``."""
     end_ms = _time_param("end", end, now_ms())
     start_ms = _time_param("start", start, end_ms - 86_400_000)
     if end_ms <= start_ms:
@@ -147,7 +149,6 @@ def measurements(
     rows = queries.points(
         session,
         park_id=park.id,
-        timezone=park.timezone,
         meter=meter,
         quantity=quantity,
         start_ms=start_ms,
@@ -160,7 +161,7 @@ def measurements(
         "meter": meter,
         "quantity": quantity,
         "resolution": resolution,
-        "points": [{"ts": format_ts(ts), "value": v} for ts, v in rows[:limit]],
+        "points": [{"ts": format_ts(ts), "value": v, **more} for ts, v, more in rows[:limit]],
         "next": nxt,
     }
 
@@ -179,8 +180,8 @@ def kpis(
         period_bounds(period, day, park.timezone)
     except PeriodOutOfRange as exc:
         raise invalid(["query", "date"], str(exc)) from None
-    queries.refresh_park(session, park_id=park.id, timezone=park.timezone)
-    return park_kpis(session.connection(), cfg, period, day)
+    # reads the rollups as the rollup job last wrote them (every 30 s; a GET never writes)
+    return park_kpis(session.connection(), cfg, period, day, now_ms=now_ms())
 
 
 @router.get("/parks/{park}/events")

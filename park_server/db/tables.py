@@ -95,7 +95,13 @@ class Rollup(SQLModel, table=True):
     min: float | None = None
     max: float | None = None
     count: int = 0
-    energy_kwh: float | None = None  # for active_power_kw: mean × hours of the interval
+    energy_kwh: float | None = None  # for active_power_kw: mean × covered hours of the interval
+    #: active_power_kw: the part of the interval its samples cover (docs/rollups.md) [ms]
+    covered_ms: int | None = Field(default=None, sa_column=Column(BigInteger))
+    #: counters: decreases that were not resets, flagged uncertain and never counted as energy
+    suspect_decreases: int = 0
+    #: angles (wind_direction_deg): mean resultant length of the unit vectors, 0 ... 1
+    resultant: float | None = None
 
 
 class RollupDirty(SQLModel, table=True):
@@ -106,6 +112,9 @@ class RollupDirty(SQLModel, table=True):
     meter_id: str = Field(primary_key=True, max_length=63)
     quantity: str = Field(primary_key=True, max_length=32)
     bucket_ms: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    #: a new random token at every mark; a rollup deletes the mark only if the token is still
+    #: the one it read, so a mark set while the bucket is being rolled up survives
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 class ForecastRow(SQLModel, table=True):

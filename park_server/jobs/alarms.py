@@ -100,27 +100,44 @@ def evaluate(session: Session, now: int | None = None) -> None:
                 )
             )
     conn = session.connection()
+    # freshness counts only samples that are not bad: an offline device's 0.0 flagged bad is
+    # stored, but says nothing about the meter
     latest = conn.execute(
-        text("SELECT park_id, meter_id, MAX(ts_ms) FROM measurement GROUP BY park_id, meter_id")
+        text(
+            "SELECT park_id, meter_id, MAX(CASE WHEN quality < 2 THEN ts_ms END), MAX(ts_ms) "
+            "FROM measurement GROUP BY park_id, meter_id"
+        )
     ).all()
-    last_by_meter = {(p, m): int(t) for p, m, t in latest}
+    last_by_meter = {(p, m): (good, int(t)) for p, m, good, t in latest}
     for m in session.exec(select(MeterRow)).all():
-        last_ts = last_by_meter.get((m.park_id, m.id))
-        if last_ts is None:
+        newest = last_by_meter.get((m.park_id, m.id))
+        if newest is None:
             continue  # never reported: not stale, just not connected yet
+        first = conn.execute(
+            text("SELECT MIN(ts_ms) FROM measurement WHERE park_id = :p AND meter_id = :m"),
+            {"p": m.park_id, "m": m.id},
+        ).scalar_one()
+        last_good = int(newest[0]) if newest[0] is not None else None
+        fresh_since = last_good if last_good is not None else int(first)
+        if newest[1] > (last_good if last_good is not None else -1):
+            stale_message = (
+                f"meter {m.id} has sent only bad-quality samples since {format_ts(fresh_since)}"
+            )
+        else:
+            stale_message = f"meter {m.id} has sent nothing since {format_ts(fresh_since)}"
         _set(
             session,
             m.park_id,
             "meter_stale",
             m.id,
-            now - last_ts > METER_STALE_S * 1000,
-            f"meter {m.id} has sent nothing since {format_ts(last_ts)}",
+            now - fresh_since > METER_STALE_S * 1000,
+            stale_message,
             now,
         )
         gaps = conn.execute(
             text(
                 "SELECT COUNT(DISTINCT (ts_ms / :q)) FROM measurement WHERE park_id = :p AND "
-                "meter_id = :m AND ts_ms >= :s AND ts_ms < :e"
+                "meter_id = :m AND ts_ms >= :s AND ts_ms < :e AND quality < 2"
             ),
             {
                 "q": QUARTER_MS,
@@ -129,10 +146,6 @@ def evaluate(session: Session, now: int | None = None) -> None:
                 "s": now - GAP_LOOKBACK_MS,
                 "e": now - now % QUARTER_MS,
             },
-        ).scalar_one()
-        first = conn.execute(
-            text("SELECT MIN(ts_ms) FROM measurement WHERE park_id = :p AND meter_id = :m"),
-            {"p": m.park_id, "m": m.id},
         ).scalar_one()
         start = max(now - GAP_LOOKBACK_MS, int(first))
         expected = max(0, (now - now % QUARTER_MS - (start - start % QUARTER_MS)) // QUARTER_MS)

@@ -4,7 +4,9 @@ Energy by meter role (DESIGN.md §2 signs): generation (pv, wind), grid import (
 storage discharge (+) and charge (−), consumption (load and flexible-load meters; where a park has
 none, the balance). ``green_share`` is §8's definition, 1 − import / consumption;
 ``green_share_volumetric`` = on-site renewables used / consumption (DOMAIN.md: say which is which).
-CO2 of imports uses the park's grid factor (config/factors).
+CO2 of imports uses the park's grid factor (config/factors). Interval energy is the rollups'
+(mean power × covered time), and ``completeness`` says what share of the expected
+meter-intervals had data (DESIGN.md §10's definition).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, text
 
 from config import Park, load_factors
+from park_server.timeutil import QUARTER_MS
 
 
 class PeriodOutOfRange(ValueError):
@@ -56,11 +59,24 @@ def _period_bounds(period: str, day: date, tz: str) -> tuple[int, int, str]:
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000), label
 
 
-def park_kpis(conn: Connection, park: Park, period: str, day: date) -> dict[str, Any]:
+#: meter roles whose active power is energy in the balance
+ENERGY_ROLES = ("grid", "pv", "wind", "storage", "load", "flexible_load")
+
+
+def park_kpis(
+    conn: Connection, park: Park, period: str, day: date, *, now_ms: int | None = None
+) -> dict[str, Any]:
+    """KPIs of the local ``period`` holding ``day``, from the 15-minute rollups as they are.
+
+    Energy is each interval's rollup energy (mean power × the time its samples cover, so the
+    interval in progress counts only what has been measured). ``completeness`` is the share of
+    expected meter-intervals that have data: the primary meters of energy roles × the intervals
+    of the period begun by ``now_ms`` (all of them when it is None); None before the period.
+    """
     start, end, label = period_bounds(period, day, park.timezone)
     rows = conn.execute(
         text(
-            "SELECT m.role, r.value, r.count FROM rollup r JOIN meter m ON "
+            "SELECT m.role, r.energy_kwh, r.count FROM rollup r JOIN meter m ON "
             "m.park_id = r.park_id AND m.id = r.meter_id WHERE r.park_id = :p AND m.duty = 'primary' AND "
             "r.quantity = 'active_power_kw' AND r.resolution = '15min' AND r.ts_ms >= :s "
             "AND r.ts_ms < :e"
@@ -71,10 +87,10 @@ def park_kpis(conn: Connection, park: Park, period: str, day: date) -> dict[str,
         k: 0.0 for k in ("pv", "wind", "import", "export", "discharge", "charge", "consumption")
     }
     intervals = 0
-    for role, mean, count in rows:
+    for role, energy, count in rows:
         if not count:
             continue
-        kwh = float(mean) * 0.25
+        kwh = float(energy or 0.0)
         if role in ("pv", "wind"):
             e[role] += max(kwh, 0.0)
         elif role == "grid":
@@ -92,6 +108,10 @@ def park_kpis(conn: Connection, park: Park, period: str, day: date) -> dict[str,
             e["pv"] + e["wind"] + e["import"] - e["export"] + e["discharge"] - e["charge"]
         )
     consumption = e["consumption"]
+    meters = sum(1 for m in park.meters if park.counts(m) and park.meter_role(m) in ENERGY_ROLES)
+    until = end if now_ms is None else max(start, min(end, now_ms))
+    expected = meters * -(-(until - start) // QUARTER_MS)  # intervals begun, the current one too
+    with_data = sum(1 for role, _, count in rows if count and role in ENERGY_ROLES)
     factors = load_factors()
     ef = park.emission_factor
     factor = factors.grid_factor(ef.region, ef.year)
@@ -133,4 +153,6 @@ def park_kpis(conn: Connection, park: Park, period: str, day: date) -> dict[str,
             "confidence": factor.confidence,
         },
         "grid_intervals_with_data": intervals,
+        "completeness": with_data / expected if expected else None,
+        "meter_intervals": {"expected": expected, "with_data": with_data},
     }

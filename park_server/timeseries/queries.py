@@ -1,6 +1,8 @@
 """Measurement queries: latest values of a meter or asset and sums of rolled-up power by role.
 
-Only samples whose quality is not ``bad`` are read (DESIGN.md §5).
+Only samples whose quality is not ``bad`` are read (DESIGN.md §5), except as raw points, which
+carry their quality. Nothing here writes: rollups are what the rollup job last wrote (at most its
+interval, 30 s, behind the raw rows; docs/rollups.md).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from config import Park
-from park_server.timeseries.rollups import refresh_rollups
+from config.quantities import COUNTER_QUANTITIES
+from park_server.db.tables import QUALITY_NAMES
 
 
 def measured(session: Session, park_id: str, target: str, start_ms: int, end_ms: int) -> pd.Series:
@@ -60,14 +63,15 @@ ROLES = {"pv": ("pv",), "wind": ("wind",), "load": ("load", "flexible_load")}
 
 
 def latest_values(session: Session, park_id: str) -> list[tuple[str, str, int, float]]:
-    """The newest sample of every meter and quantity of a park: (meter, quantity, ts_ms, value)."""
+    """The newest sample that is not ``bad`` of every meter and quantity of a park:
+    (meter, quantity, ts_ms, value). An offline device's 0.0 flagged bad is not a value."""
     rows = (
         session.connection()
         .execute(
             text(
                 "SELECT m.meter_id, m.quantity, m.ts_ms, m.value FROM measurement m JOIN "
                 "(SELECT meter_id, quantity, MAX(ts_ms) AS ts FROM measurement WHERE park_id = :p "
-                "GROUP BY meter_id, quantity) l ON l.meter_id = m.meter_id AND "
+                "AND quality < 2 GROUP BY meter_id, quantity) l ON l.meter_id = m.meter_id AND "
                 "l.quantity = m.quantity AND l.ts = m.ts_ms WHERE m.park_id = :p "
                 "ORDER BY m.meter_id, m.quantity"
             ),
@@ -82,45 +86,40 @@ def points(
     session: Session,
     *,
     park_id: str,
-    timezone: str,
     meter: str,
     quantity: str,
     start_ms: int,
     end_ms: int,
     resolution: str,
     limit: int,
-) -> list[tuple[int, float]]:
-    """Up to ``limit`` (ts_ms, value) points of one meter and quantity in [start, end): raw
-    samples, or rollups (interval means of power, energy of counters) at ``resolution``."""
+) -> list[tuple[int, float, dict[str, object]]]:
+    """Up to ``limit`` points (ts_ms, value, more) of one meter and quantity in [start, end): raw
+    samples (``more``: their quality), or the stored rollups at ``resolution`` (interval means of
+    power and vector means of angles; for counters the energy in the interval, ``more``: its
+    ``suspect_decreases``). Reads only: buckets still dirty show their last rollup."""
     conn = session.connection()
     params = {"p": park_id, "m": meter, "q": quantity, "s": start_ms, "e": end_ms, "n": limit}
     if resolution == "raw":
-        rows = conn.execute(
+        raw = conn.execute(
             text(
-                "SELECT ts_ms, value FROM measurement WHERE park_id = :p AND meter_id = :m AND "
-                "quantity = :q AND ts_ms >= :s AND ts_ms < :e ORDER BY ts_ms LIMIT :n"
+                "SELECT ts_ms, value, quality FROM measurement WHERE park_id = :p AND "
+                "meter_id = :m AND quantity = :q AND ts_ms >= :s AND ts_ms < :e "
+                "ORDER BY ts_ms LIMIT :n"
             ),
             params,
         ).all()
-    else:
-        refresh_rollups(conn, timezones={park_id: timezone}, only=(park_id, meter, quantity))
-        session.commit()
-        conn = session.connection()
-        rows = conn.execute(
-            text(
-                "SELECT ts_ms, value FROM rollup WHERE park_id = :p AND meter_id = :m AND "
-                "quantity = :q AND resolution = :r AND ts_ms >= :s AND ts_ms < :e "
-                "ORDER BY ts_ms LIMIT :n"
-            ),
-            {**params, "r": resolution},
-        ).all()
-    return [(int(r[0]), float(r[1])) for r in rows]
-
-
-def refresh_park(session: Session, *, park_id: str, timezone: str) -> None:
-    """Bring the park's dirty rollups up to date before reading figures from them."""
-    refresh_rollups(session.connection(), timezones={park_id: timezone})
-    session.commit()
+        return [(int(r[0]), float(r[1]), {"quality": QUALITY_NAMES[int(r[2])]}) for r in raw]
+    rows = conn.execute(
+        text(
+            "SELECT ts_ms, value, suspect_decreases FROM rollup WHERE park_id = :p AND "
+            "meter_id = :m AND quantity = :q AND resolution = :r AND ts_ms >= :s AND ts_ms < :e "
+            "ORDER BY ts_ms LIMIT :n"
+        ),
+        {**params, "r": resolution},
+    ).all()
+    if quantity in COUNTER_QUANTITIES:
+        return [(int(r[0]), float(r[1]), {"suspect_decreases": int(r[2])}) for r in rows]
+    return [(int(r[0]), float(r[1]), {}) for r in rows]
 
 
 def latest_sample(session: Session, park: str, meter: str, quantity: str) -> tuple[int, float] | None:

@@ -91,3 +91,34 @@ def test_alarms_open_and_close(tmp_path: Any) -> None:
             )
             == 1
         )
+
+
+def test_bad_samples_do_not_keep_a_meter_fresh(tmp_path: Any) -> None:
+    """An offline device yields 0.0 with quality bad: the meter is stale and has gaps."""
+    from zctest_rollups import MIN, T0, row, store
+
+    server = make_server(f"sqlite:///{tmp_path / 'b.db'}")
+    good = [row("grid-main", "active_power_kw", T0 + m * MIN, 800.0) for m in range(60)]
+    bad = [row("grid-main", "active_power_kw", T0 + m * MIN, 0.0, "bad") for m in range(60, 120)]
+    bad += [row("wind-zhn", "active_power_kw", T0 + m * MIN, 0.0, "bad") for m in range(120)]
+    store(server.engine, good + bad)
+    now = T0 + 120 * MIN + 30_000  # 02:00:30, the newest (bad) samples 90 s old
+    with Session(server.engine) as session:
+        alarms.evaluate(session, now=now)
+        events = {
+            (e.kind, e.subject): e.message
+            for e in session.exec(select(EventRow).where(col(EventRow.closed_ms).is_(None))).all()
+        }
+    assert events[("meter_stale", "grid-main")] == (
+        "meter grid-main has sent only bad-quality samples since 2026-11-23T00:59:00.000Z"
+    )
+    assert events[("data_gap", "grid-main")] == (
+        "meter grid-main: 4 of the last 8 quarter-hours have no data"
+    )
+    assert events[("meter_stale", "wind-zhn")] == (
+        "meter wind-zhn has sent only bad-quality samples since 2026-11-23T00:00:00.000Z"
+    )
+    assert events[("data_gap", "wind-zhn")] == (
+        "meter wind-zhn: 8 of the last 8 quarter-hours have no data"
+    )
+    assert ("meter_stale", "potline-zhn") not in events  # never reported: not connected yet
