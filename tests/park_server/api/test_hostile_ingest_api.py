@@ -169,3 +169,57 @@ def test_the_openapi_declares_the_ingest_body_and_422_details_are_lists(tmp_path
         assert r.status_code == 422
         [detail] = r.json()["detail"]
         assert set(detail) == {"loc", "msg", "type"} and detail["msg"].startswith("start: ")
+
+
+def _raw_post(url: str, headers: str, body_chunks: Iterator[bytes]) -> tuple[str, int]:
+    """POST over a plain socket, sending chunks until the server answers; (status line, bytes
+    sent before the answer)."""
+    import select
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    sent = 0
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(headers.encode())
+        for chunk in body_chunks:
+            if select.select([sock], [], [], 0)[0]:
+                break  # the answer is there: stop sending
+            try:
+                sock.sendall(chunk)
+            except OSError:  # the server closed the connection after answering
+                break
+            sent += len(chunk)
+        answer = sock.recv(4096).decode(errors="replace")
+    return answer.split("\r\n", 1)[0], sent
+
+
+def test_a_real_server_answers_413_before_reading_a_large_body(tmp_path: Any) -> None:
+    from zctest_uvicorn import running
+
+    from park_server.app import create_app
+
+    server = make_server(f"sqlite:///{tmp_path / 'z.db'}")
+    settings = server.settings.model_copy(update={"max_body_bytes": 1_000_000})
+    key = server.keys["gw-hlgl-01"]
+    head = (
+        "POST /api/v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {key}\r\n"
+    )
+
+    def chunks(n: int, size: int, chunked: bool) -> Iterator[bytes]:
+        for _ in range(n):
+            data = b" " * size
+            yield b"%x\r\n%s\r\n" % (size, data) if chunked else data
+
+    with running(create_app(settings, server.engine, background=False)) as url:
+        # a declared 200 MB: refused by its Content-Length, after at most a few chunks
+        status, sent = _raw_post(
+            url, head + "Content-Length: 200000000\r\n\r\n", chunks(3200, 65536, False)
+        )
+        assert status == "HTTP/1.1 413 Request Entity Too Large" and sent < 20_000_000
+        # chunked, no length: refused once 1 MB has been counted, long before 200 MB
+        status, sent = _raw_post(
+            url, head + "Transfer-Encoding: chunked\r\n\r\n", chunks(3200, 65536, True)
+        )
+        assert status == "HTTP/1.1 413 Request Entity Too Large" and sent < 20_000_000

@@ -4,21 +4,16 @@ HTTP cases run through a real uvicorn with the options `zcpark server` gives it.
 
 from __future__ import annotations
 
-import threading
-import time
 import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 from zctest_server import make_server
+from zctest_uvicorn import running
 
 from park_server.app import create_app
 from park_server.cli import uvicorn_options
 from park_server.state import LoginLimiter
-from tests.conftest import free_port
 
 
 class FakeClock:
@@ -56,24 +51,6 @@ def test_no_lockout_from_another_address_and_buckets_refill() -> None:
     assert [limiter.allow("203.0.113.9", "ada") for _ in range(6)] == [True] * 5 + [False]
     clock.t += 12  # 5 a minute: one attempt back every 12 s, no long lockout
     assert limiter.allow("203.0.113.9", "ada")
-
-
-@contextmanager
-def running(app: Any, options: dict[str, Any]) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def _attempts(url: str, n: int, user: str = "ada", password: str = "wrong", **kw: Any) -> list[int]:
