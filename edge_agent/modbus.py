@@ -31,8 +31,12 @@ log = logging.getLogger("zcpark.edge.modbus")
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # failures are reported as our events
 
 
+#: the clock samples are stamped with (seconds since the epoch); tests may run it faster
+sample_clock: Callable[[], float] = time.time
+
+
 def iso_now() -> str:
-    now = datetime.now(UTC)
+    now = datetime.fromtimestamp(sample_clock(), UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
