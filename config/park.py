@@ -182,10 +182,26 @@ class WeatherStation(_Asset):
     kind: Literal["weather"]
 
 
-register_tags("pv", "wind", "storage", "load", "flexible_load", "weather")
+class DirectGreenAsset(_Asset):
+    """Green power over a dedicated line from a named plant outside the park (直供绿电): its
+    meter reads + when the plant delivers (DESIGN.md §2, like a generation meter)."""
+
+    kind: Literal["direct_green"]
+    #: the plant at the other end of the line
+    plant: str = Field(min_length=1)
+    capacity_kw: float = Field(gt=0)
+
+
+register_tags("pv", "wind", "storage", "load", "flexible_load", "weather", "direct_green")
 
 Asset = Annotated[
-    PvAsset | WindAsset | StorageAsset | LoadAsset | FlexibleLoadAsset | WeatherStation,
+    PvAsset
+    | WindAsset
+    | StorageAsset
+    | LoadAsset
+    | FlexibleLoadAsset
+    | WeatherStation
+    | DirectGreenAsset,
     Field(discriminator="kind"),
 ]
 
@@ -252,6 +268,12 @@ class Meter(Frozen):
     duty: Literal["primary", "check", "sub"] = "primary"
     #: a check meter may differ from its primary by this much (a rectifier's losses) before an alarm
     check_tolerance_pct: float = Field(5.0, gt=0, le=100)
+    #: nominal voltage at the measuring point [kV]: line-to-line for AC, pole-to-pole for DC
+    #: (e.g. 35 for a PV collector, 220 for a rectifier transformer's HV side); unset: the grid
+    #: connection's voltage_kv for a grid meter, else the usual level for the flow's size
+    voltage_kv: float | None = Field(None, gt=0)
+    #: ac (three-phase) or dc (e.g. a potline rectifier's DC bus)
+    circuit: Literal["ac", "dc"] = "ac"
     description: str = ""
 
 

@@ -9,6 +9,8 @@ from pydantic import AfterValidator
 QUANTITIES: frozenset[str] = frozenset(
     {
         "active_power_kw",
+        #: what a PV or wind plant could deliver now (inverter or SCADA), for measured curtailment
+        "available_power_kw",
         "reactive_power_kvar",
         "energy_import_kwh",
         "energy_export_kwh",

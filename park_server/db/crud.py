@@ -32,7 +32,9 @@ from park_server.timeutil import now_ms
 def sync_park(session: Session, *, park: Park) -> None:
     """Insert or update the park, its enterprises, assets and meters from its file."""
     row = session.get(ParkRow, park.id)
-    config_json = park.model_dump_json()
+    # unset keys stay unset: a default the file did not choose (emission_factor.method) can be
+    # told from one it did (docs/decisions.md)
+    config_json = park.model_dump_json(exclude_unset=True)
     if row is None:
         row = ParkRow(
             id=park.id,

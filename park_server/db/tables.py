@@ -205,3 +205,103 @@ class RejectedSample(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     sample_json: str = Field(sa_column=Column(Text, nullable=False))
     received_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+# ---- carbon and green power (issue #16, DESIGN.md §10) ------------------------------------------
+# Scope columns name an enterprise, or "" for the park itself (a primary key can not be NULL).
+
+
+class CarbonInstrumentRow(SQLModel, table=True):
+    """A green instrument held for a month: GECs (``kind`` gec) or a green-power trade (trade),
+    with the serial range of its certificates (a trade's bundled ones, if any)."""
+
+    __tablename__ = "carbon_instrument"
+    __table_args__ = (Index("ix_carbon_instrument_park_month", "park_id", "month"),)
+    id: int | None = Field(default=None, primary_key=True)
+    park_id: str = Field(max_length=63)
+    enterprise_id: str = Field(default="", max_length=63)
+    kind: str = Field(max_length=8)  # gec | trade
+    serial_prefix: str | None = Field(default=None, max_length=63)
+    serial_first: int | None = Field(default=None, sa_column=Column(BigInteger))
+    serial_last: int | None = Field(default=None, sa_column=Column(BigInteger))
+    serial_digits: int = 0
+    mwh: float
+    technology: str = Field(max_length=16)
+    project: str = Field(sa_column=Column(Text, nullable=False))
+    vintage: str = Field(max_length=7)
+    month: str = Field(max_length=7)
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_by: str = Field(default="", max_length=64)
+
+
+class TradeProfileRow(SQLModel, table=True):
+    """A green-power trade's delivery per 15-minute interval (interval start) [kWh]."""
+
+    __tablename__ = "carbon_trade_profile"
+    instrument_id: int = Field(primary_key=True, foreign_key="carbon_instrument.id")
+    ts_ms: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    kwh: float
+
+
+class CarbonBudgetRow(SQLModel, table=True):
+    """Dual-control budget and intensity targets of the park or an enterprise for a year."""
+
+    __tablename__ = "carbon_budget"
+    park_id: str = Field(primary_key=True, max_length=63)
+    year: int = Field(primary_key=True)
+    enterprise_id: str = Field(primary_key=True, max_length=63)
+    carbon_t: float | None = None
+    energy_tce: float | None = None
+    t_co2_per_t_product: float | None = None
+    t_co2_per_10k_yuan: float | None = None
+    updated_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_by: str = Field(default="", max_length=64)
+
+
+class CarbonMonthlyRow(SQLModel, table=True):
+    """What a manager enters per month for an enterprise or the park: production, output value,
+    fuels, measured anode consumption, and totals recorded outside zcpark (months before its
+    meters ran), which replace the computed ones in year-to-date figures and projections."""
+
+    __tablename__ = "carbon_monthly"
+    park_id: str = Field(primary_key=True, max_length=63)
+    month: str = Field(primary_key=True, max_length=7)
+    enterprise_id: str = Field(primary_key=True, max_length=63)
+    production_t: float = 0.0
+    output_10k_yuan: float = 0.0
+    coal_t: float = 0.0
+    natural_gas_m3: float = 0.0
+    diesel_t: float = 0.0
+    purchased_heat_gj: float = 0.0
+    anode_net_consumption_tc_per_t_al: float | None = None
+    recorded_carbon_t: float | None = None
+    recorded_energy_tce: float | None = None
+    updated_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_by: str = Field(default="", max_length=64)
+
+
+class CarbonGuideRow(SQLModel, table=True):
+    """The zero-carbon park guide indicators no meter measures, entered per month [0..1]."""
+
+    __tablename__ = "carbon_guide"
+    park_id: str = Field(primary_key=True, max_length=63)
+    month: str = Field(primary_key=True, max_length=7)
+    solid_waste_utilisation: float | None = None
+    waste_heat_utilisation: float | None = None
+    water_reuse: float | None = None
+    updated_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class CarbonOffsetRow(SQLModel, table=True):
+    """A carbon-sink or CCER credit held by the park or an enterprise (kept apart from totals)."""
+
+    __tablename__ = "carbon_offset"
+    id: int | None = Field(default=None, primary_key=True)
+    park_id: str = Field(max_length=63, index=True)
+    enterprise_id: str = Field(default="", max_length=63)
+    kind: str = Field(max_length=8)  # ccer | sink
+    project: str = Field(sa_column=Column(Text, nullable=False))
+    vintage: int
+    t_co2e: float
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_by: str = Field(default="", max_length=64)

@@ -1,0 +1,503 @@
+"""The query layer of the carbon accounting: rollups and stored records → :class:`CarbonInputs`.
+
+:func:`carbon_inputs` reads what the pure core (park_server.carbon) needs for one local day,
+month or year of a park: the 15-minute energy of every meter the accounting knows, the stored
+instruments, budgets, monthly inputs, guide indicators, offsets and plans, and the totals before
+the period (``year_before``, ``month_before``) and of last year's remaining months
+(``last_year``). :func:`carbon_answer` is DESIGN.md §10's answer built on it.
+
+Interval energy per meter and interval [kWh, DESIGN.md §2 signs]:
+
+- ``active_power_kw`` rollups where the meter has one in the interval: the rollup's
+  ``energy_kwh`` (mean power × the time its samples cover; a rollup written before covered time
+  was kept has none, and counts mean × 0.25 h);
+- otherwise the counters: ``energy_import_kwh`` − ``energy_export_kwh`` of the interval (the
+  rollup's interval energy, resets already handled), where either has a rollup;
+- ``available_kwh`` from ``available_power_kw``: mean × the covered time of the same meter's
+  active-power rollup (0.25 h without one).
+
+Ingest already turned every stored value to §2's signs (``Meter.sign`` −1 negates power and swaps
+the two counters, park_server.ingest.batches.validate_batch), so nothing here multiplies by it.
+
+Totals before the period are the accounting of each earlier month of the year on its own (what
+the monthly reports show), or the totals a manager recorded for a month (months before zcpark's
+meters ran); the storage account is handed from one month to the next. Last year's months are
+used for the projection where recorded, or computed and at least :data:`MONTH_COMPLETE` complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlmodel import Session
+
+from config import Park, load_factors
+from park_server.carbon import (
+    Budget,
+    CarbonFigures,
+    CarbonInputError,
+    CarbonInputs,
+    CarbonSettings,
+    EnterpriseSettings,
+    MeterSpec,
+    MonthTotals,
+    Period,
+    PlanOutcome,
+    StorageState,
+    Totals,
+    Trade,
+    carbon_figures,
+    period_of,
+    response_dict,
+)
+from park_server.carbon.inputs import LOAD_ROLES, SUPPLY_ROLES
+from park_server.db import carbon_crud
+from park_server.db.tables import CarbonMonthlyRow
+from park_server.timeutil import HOUR_MS, QUARTER_MS, now_ms
+
+#: a computed month of last year counts as a seasonal rate from this completeness on [-]
+MONTH_COMPLETE = 0.99
+#: the rollup quantities the accounting reads
+QUANTITIES = ("active_power_kw", "available_power_kw", "energy_import_kwh", "energy_export_kwh")
+ROLES = frozenset((*SUPPLY_ROLES, *LOAD_ROLES))
+
+
+class PeriodNotBegun(ValueError):
+    """The period asked for starts after now: there is nothing to account yet."""
+
+
+def carbon_settings(park: Park) -> CarbonSettings:
+    """The park file mapped onto the accounting's settings.
+
+    The electricity method is the file's ``emission_factor.method`` only where the file sets it;
+    §10's default (market-based) otherwise. Storage efficiencies are the energy-weighted means
+    of the park's storage assets.
+    """
+    ef = park.emission_factor
+    storage = park.storage
+    extra: dict[str, Any] = {}
+    if storage:
+        total = sum(s.energy_kwh for s in storage)
+        extra["charge_efficiency"] = (
+            sum(s.charge_efficiency * s.energy_kwh for s in storage) / total
+        )
+        extra["discharge_efficiency"] = (
+            sum(s.discharge_efficiency * s.energy_kwh for s in storage) / total
+        )
+    return CarbonSettings(
+        park=park.id,
+        timezone=park.timezone,
+        grid_region=ef.region,
+        grid_year=ef.year,
+        market_region=ef.market_region,
+        electricity_method=ef.method if "method" in ef.model_fields_set else "market",
+        green_share_target=park.green_share_target,
+        enterprises=tuple(
+            EnterpriseSettings(id=e.id, green_share_target=e.green_share_target)
+            for e in park.enterprises
+        ),
+        **extra,
+    )
+
+
+def meter_specs(park: Park) -> tuple[MeterSpec, ...]:
+    """Every meter of an energy role (weather stations are left out), with its owner and duty."""
+    owner = {m: e.id for e in park.enterprises for m in e.meters}
+    out: list[MeterSpec] = []
+    for m in park.meters:
+        role = park.meter_role(m)
+        if role not in ROLES:
+            continue
+        out.append(
+            MeterSpec(
+                id=m.id,
+                role=role,
+                enterprise=owner.get(m.id) if role in LOAD_ROLES else None,
+                primary=park.counts(m),
+            )
+        )
+    return tuple(out)
+
+
+def _ms(ts: pd.Timestamp) -> int:
+    return int(ts.value // 1_000_000)
+
+
+def interval_energy(
+    session: Session, park_id: str, meters: Sequence[str], start_ms: int, end_ms: int
+) -> pd.DataFrame:
+    """The 15-minute energy of ``meters`` in [start, end): long rows ``ts`` (UTC interval start),
+    ``meter``, ``kwh`` and ``available_kwh`` (NaN where the meter reports no available power)."""
+    marks = ", ".join(f":q{i}" for i in range(len(QUANTITIES)))
+    cur = session.connection().execute(
+        text(
+            "SELECT meter_id, quantity, ts_ms, value, energy_kwh, covered_ms FROM rollup "
+            "WHERE park_id = :p AND resolution = '15min' AND ts_ms >= :s AND ts_ms < :e AND "
+            f"count > 0 AND quantity IN ({marks})"
+        ),
+        {
+            "p": park_id,
+            "s": start_ms,
+            "e": end_ms,
+            **{f"q{i}": q for i, q in enumerate(QUANTITIES)},
+        },
+    )
+    rows = cur.fetchall()
+    empty = pd.DataFrame(
+        {
+            "ts": pd.DatetimeIndex([], tz="UTC"),
+            "meter": pd.Series([], dtype=object),
+            "kwh": pd.Series([], dtype=float),
+            "available_kwh": pd.Series([], dtype=float),
+        }
+    )
+    if not rows:
+        return empty
+    meter_col, quantity_col, ts_col, value_col, energy_col, covered_col = zip(*rows, strict=True)
+    codes, names = pd.factorize(np.asarray(meter_col, dtype=object))
+    known = np.isin(np.asarray(names, dtype=object), np.asarray(list(meters), dtype=object))
+    qcodes = pd.Index(QUANTITIES).get_indexer(pd.Index(quantity_col))
+    ts = np.asarray(ts_col, dtype=np.int64)
+    value = np.asarray(value_col, dtype=np.float64)
+    energy = np.array(energy_col, dtype=np.float64)  # None → NaN
+    covered = np.array(covered_col, dtype=np.float64)
+    keep = known[codes]
+    codes, qcodes, ts = codes[keep], qcodes[keep], ts[keep]
+    value, energy, covered = value[keep], energy[keep], covered[keep]
+    slot = (ts - start_ms) // QUARTER_MS
+    n = int((end_ms - start_ms + QUARTER_MS - 1) // QUARTER_MS)
+    key = codes.astype(np.int64) * n + slot
+
+    def by_key(q: int, values: np.ndarray) -> pd.Series:
+        sel = qcodes == q
+        return pd.Series(values[sel], index=key[sel])
+
+    power_kwh = by_key(0, np.where(np.isnan(energy), value * 0.25, energy))
+    power_h = by_key(0, np.where(np.isnan(covered), 0.25, covered / HOUR_MS))
+    imp, exp = by_key(2, value), by_key(3, value)
+    counters = imp.sub(exp, fill_value=0.0)
+    kwh = power_kwh.combine_first(counters)
+    avail_kw = by_key(1, value)
+    hours = power_h.reindex(avail_kw.index).fillna(0.25)
+    available = avail_kw * hours
+    available = available.reindex(kwh.index)
+    k = kwh.index.to_numpy()
+    meter_ids = np.asarray(names, dtype=object)[k // n]
+    starts = start_ms + (k % n) * QUARTER_MS
+    return pd.DataFrame(
+        {
+            "ts": pd.to_datetime(starts, unit="ms", utc=True),
+            "meter": meter_ids,
+            "kwh": kwh.to_numpy(),
+            "available_kwh": available.to_numpy(),
+        }
+    )
+
+
+def _plans(
+    session: Session, park_id: str, start_ms: int, end_ms: int
+) -> tuple[list[PlanOutcome] | None, pd.Series | None]:
+    """Day-ahead plans starting in the period: their outcomes (each plan once) and their planned
+    curtailment per interval [kWh] (the newest plan's where they overlap); None without plans."""
+    rows = (
+        session.connection()
+        .execute(
+            text(
+                "SELECT start_ms, end_ms, plan_json FROM dispatch_plan WHERE park_id = :p AND "
+                "kind = 'day_ahead' AND start_ms >= :s AND start_ms < :e ORDER BY created_ms"
+            ),
+            {"p": park_id, "s": start_ms, "e": end_ms},
+        )
+        .all()
+    )
+    if not rows:
+        return None, None
+    outcomes: list[PlanOutcome] = []
+    curtailed: dict[int, float] = {}
+    for start, end, plan_json in rows:
+        plan = json.loads(plan_json)
+        if "kpis" in plan and "baseline_kpis" in plan:
+            outcomes.append(
+                PlanOutcome.model_validate(
+                    {"kpis": plan["kpis"], "baseline_kpis": plan["baseline_kpis"]}
+                )
+            )
+        series = plan.get("series", {}).get("renewables", {})
+        lists = [np.asarray(r.get("curtailed_kw", []), dtype=float) for r in series.values()]
+        if not lists or not len(lists[0]):
+            continue
+        total_kw = np.sum([x for x in lists if len(x) == len(lists[0])], axis=0)
+        step = (int(end) - int(start)) // len(total_kw)
+        for t, kw in enumerate(total_kw.tolist()):
+            curtailed[int(start) + t * step] = kw * step / HOUR_MS
+    planned = None
+    if curtailed:
+        idx = pd.to_datetime(list(curtailed), unit="ms", utc=True)
+        planned = pd.Series(list(curtailed.values()), index=idx, dtype=float)
+    return outcomes, planned
+
+
+@dataclass(frozen=True)
+class _Park:
+    park: Park
+    settings: CarbonSettings
+    meters: tuple[MeterSpec, ...]
+    meter_ids: tuple[str, ...]
+
+
+def _trades(session: Session, rows: Sequence[Any], tz: str) -> tuple[list[Any], list[Trade]]:
+    certs, raw = carbon_crud.to_instruments(session, rows)
+    trades: list[Trade] = []
+    for row, profile in raw:
+        series = None
+        if profile:
+            series = pd.Series(
+                [v for _, v in profile],
+                index=pd.to_datetime([t for t, _ in profile], unit="ms", utc=True),
+                dtype=float,
+            )
+        trades.append(carbon_crud.trade_of(row, series))
+    return certs, trades
+
+
+def _stretch(
+    session: Session,
+    p: _Park,
+    period: Period,
+    monthly: Sequence[CarbonMonthlyRow],
+    storage_initial: StorageState,
+    as_of: pd.Timestamp | None,
+) -> CarbonInputs:
+    """Inputs of one stretch of time, without the totals around it."""
+    start, end = _ms(period.start), _ms(period.end)
+    months = period.months()
+    certs, trades = _trades(
+        session,
+        carbon_crud.instrument_rows(session, park_id=p.park.id, months=months),
+        p.park.timezone,
+    )
+    return CarbonInputs(
+        settings=p.settings.model_copy(update={"storage_initial": storage_initial}),
+        meters=p.meters,
+        intervals=interval_energy(session, p.park.id, p.meter_ids, start, end),
+        period=period,
+        monthly=[carbon_crud.monthly_input(r) for r in monthly if r.month in months],
+        certificates=certs,
+        trades=trades,
+        as_of=as_of,
+    )
+
+
+def _totals(fig: CarbonFigures, enterprise: str | None) -> Totals:
+    sc = fig.park if enterprise is None else fig.enterprise
+    assert sc is not None
+    return Totals(
+        carbon_t=sc.co2_t,
+        energy_tce=sc.energy.total,
+        production_t=sc.inputs.production_t,
+        output_10k_yuan=sc.inputs.output_10k_yuan,
+    )
+
+
+def _recorded(
+    monthly: Sequence[CarbonMonthlyRow], month: str, enterprise: str | None
+) -> tuple[float | None, float | None, float, float]:
+    """A month's recorded carbon [tCO2] and energy [tce] of the scope (None: not recorded), and
+    its entered production [t] and output [10^4 yuan] (every entry of the month for the park)."""
+    scope = carbon_crud.PARK_SCOPE if enterprise is None else enterprise
+    rows = [r for r in monthly if r.month == month]
+    own = next((r for r in rows if r.enterprise_id == scope), None)
+    mine = rows if enterprise is None else [r for r in rows if r.enterprise_id == scope]
+    return (
+        None if own is None else own.recorded_carbon_t,
+        None if own is None else own.recorded_energy_tce,
+        sum(r.production_t for r in mine),
+        sum(r.output_10k_yuan for r in mine),
+    )
+
+
+def _has_data(inp: CarbonInputs) -> bool:
+    return bool(len(inp.intervals) or inp.monthly or inp.certificates or inp.trades)
+
+
+def _month_totals(
+    session: Session,
+    p: _Park,
+    period: Period,
+    monthly: Sequence[CarbonMonthlyRow],
+    storage_initial: StorageState,
+    scopes: Sequence[str | None],
+) -> tuple[dict[str | None, tuple[Totals, bool]], StorageState]:
+    """Totals of each scope over ``period`` (one month, or the start of one) and whether they
+    are complete, with the storage state handed on. Recorded totals replace computed ones."""
+    month = period.months()[0]
+    recorded = {s: _recorded(monthly, month, s) for s in scopes}
+    need = any(c is None or e is None for c, e, _, _ in recorded.values())
+    computed: dict[str | None, Totals] = {}
+    complete: dict[str | None, bool] = dict.fromkeys(scopes, False)
+    handed = StorageState()
+    if need:
+        inp = _stretch(session, p, period, monthly, storage_initial, None)
+        if _has_data(inp):
+            enterprise = next((s for s in scopes if s is not None), None)
+            fig = carbon_figures(inp, load_factors(), enterprise)
+            handed = fig.balance.storage_end
+            for s in scopes:
+                computed[s] = _totals(fig, s)
+                sc = fig.park if s is None else fig.enterprise
+                complete[s] = sc is not None and sc.completeness >= MONTH_COMPLETE
+    out: dict[str | None, tuple[Totals, bool]] = {}
+    for s in scopes:
+        carbon, energy, production, output = recorded[s]
+        base = computed.get(s, Totals(production_t=production, output_10k_yuan=output))
+        out[s] = (
+            Totals(
+                carbon_t=base.carbon_t if carbon is None else carbon,
+                energy_tce=base.energy_tce if energy is None else energy,
+                production_t=base.production_t,
+                output_10k_yuan=base.output_10k_yuan,
+            ),
+            (carbon is not None and energy is not None) or complete[s],
+        )
+    return out, handed
+
+
+def _add(a: Totals, b: Totals) -> Totals:
+    return Totals(
+        carbon_t=a.carbon_t + b.carbon_t,
+        energy_tce=a.energy_tce + b.energy_tce,
+        production_t=a.production_t + b.production_t,
+        output_10k_yuan=a.output_10k_yuan + b.output_10k_yuan,
+    )
+
+
+def _month_period(year: int, month: int, tz: str) -> Period:
+    return period_of("month", date(year, month, 1), tz)
+
+
+def _budgets(session: Session, park: Park, year: int) -> list[Budget]:
+    """The year's stored budgets; without any, the park file's annual carbon budgets."""
+    stored = carbon_crud.budgets(session, park_id=park.id, years=[year])
+    if stored:
+        return stored
+    out: list[Budget] = []
+    if park.carbon_budget_t_per_year is not None:
+        out.append(Budget(year=year, carbon_t=park.carbon_budget_t_per_year))
+    for e in park.enterprises:
+        if e.carbon_budget_t_per_year is not None:
+            out.append(Budget(year=year, enterprise=e.id, carbon_t=e.carbon_budget_t_per_year))
+    return out
+
+
+def carbon_inputs(
+    session: Session, park: Park, period: str, day: date, enterprise: str | None = None
+) -> CarbonInputs:
+    """Everything the accounting of ``park`` reads for the local ``period`` (day, month or
+    year) holding ``day``, and for ``enterprise`` when given.
+
+    Raises
+    ------
+    CarbonInputError
+        ``period`` is not day, month or year, or ``enterprise`` is not one of the park's.
+    PeriodNotBegun
+        The period starts after now.
+    """
+    if period not in ("day", "month", "year"):
+        raise CarbonInputError("period", f"{period!r} is not day, month or year")
+    if enterprise is not None and enterprise not in {e.id for e in park.enterprises}:
+        raise CarbonInputError("enterprise", f"no enterprise {enterprise!r} in park {park.id!r}")
+    tz = park.timezone
+    per = period_of(period, day, tz)  # type: ignore[arg-type]
+    now = now_ms()
+    start, end = _ms(per.start), _ms(per.end)
+    if now < start:
+        raise PeriodNotBegun(f"the {period} {per.label} has not begun")
+    as_of = pd.Timestamp(now, unit="ms", tz="UTC") if now < end else None
+    settings = carbon_settings(park)
+    meters = meter_specs(park)
+    p = _Park(park, settings, meters, tuple(m.id for m in meters))
+    scopes: list[str | None] = [None] if enterprise is None else [None, enterprise]
+    year = per.year
+    first_month = int(per.start.tz_convert(tz).month) if per.kind != "year" else 1
+    at = per.end if as_of is None else as_of
+    at_local = at.tz_convert(tz)
+    last_months = [] if at_local.year != year else list(range(at_local.month, 13))
+    months_needed = {f"{year:04d}-{m:02d}" for m in range(1, 13)} | {
+        f"{year - 1:04d}-{m:02d}" for m in last_months
+    }
+    monthly = carbon_crud.monthly_rows(session, park_id=park.id, months=months_needed)
+
+    # totals of the year before the period, month by month, handing the storage account on
+    year_before: dict[str | None, Totals] = dict.fromkeys(scopes, Totals())
+    storage = StorageState()
+    for m in range(1, first_month):
+        totals, storage = _month_totals(
+            session, p, _month_period(year, m, tz), monthly, storage, scopes
+        )
+        year_before = {s: _add(year_before[s], totals[s][0]) for s in scopes}
+    month_before: dict[str | None, Totals] = {}
+    if per.kind == "day":
+        month_start = _month_period(year, first_month, tz)
+        if month_start.start < per.start:
+            stretch = dataclasses.replace(month_start, end=per.start)
+            totals, storage = _month_totals(session, p, stretch, monthly, storage, scopes)
+            month_before = {s: totals[s][0] for s in scopes}
+            year_before = {s: _add(year_before[s], month_before[s]) for s in scopes}
+        else:
+            month_before = dict.fromkeys(scopes, Totals())
+
+    # last year's months still to come this year, for the seasonal rate of the projection
+    last_year: dict[str | None, list[MonthTotals]] = {s: [] for s in scopes}
+    for m in last_months:
+        totals, _ = _month_totals(
+            session, p, _month_period(year - 1, m, tz), monthly, StorageState(), scopes
+        )
+        for s in scopes:
+            t, complete = totals[s]
+            last_year[s].append(
+                MonthTotals(
+                    month=f"{year - 1:04d}-{m:02d}",
+                    carbon_t=t.carbon_t,
+                    energy_tce=t.energy_tce,
+                    complete=complete,
+                )
+            )
+
+    base = _stretch(session, p, per, monthly, storage, as_of)
+    plans, planned = _plans(session, park.id, start, end)
+    return dataclasses.replace(
+        base,
+        guide=carbon_crud.guide(session, park_id=park.id, months=per.months()),
+        offsets=carbon_crud.offsets(session, park_id=park.id),
+        budgets=_budgets(session, park, year),
+        year_before=year_before,
+        month_before=month_before,
+        last_year=last_year,
+        plans=plans,
+        planned_curtailed_kwh=planned,
+    )
+
+
+def carbon_answer(
+    session: Session, park: Park, period: str, day: date, enterprise: str | None = None
+) -> dict[str, Any]:
+    """DESIGN.md §10's ``GET /parks/{park}/carbon`` answer (the same errors as
+    :func:`carbon_inputs`)."""
+    return carbon_response_of(carbon_inputs(session, park, period, day, enterprise), enterprise)
+
+
+def carbon_figures_of(inp: CarbonInputs, enterprise: str | None = None) -> CarbonFigures:
+    """The typed figures of ``inp`` with the shipped factor tables."""
+    return carbon_figures(inp, load_factors(), enterprise)
+
+
+def carbon_response_of(inp: CarbonInputs, enterprise: str | None = None) -> dict[str, Any]:
+    return response_dict(carbon_figures_of(inp, enterprise))
