@@ -199,37 +199,33 @@ def validate_batch(
     isfinite = math.isfinite
 
     for i, s in enumerate(samples):
-        # fast path: a well-formed sample; anything unusual goes to _why_not for its reason
+        # fast path: a well-formed sample; anything unusual (a missing key, a list where a name
+        # belongs, an integer beyond a float, Infinity) goes to _why_not for its reason
         try:
-            meter_id, quantity, value = s["meter"], s["quantity"], s["value"]
-            raw_ts = s["ts"]
-            quality_name = s.get("quality", "good")
-            if type(quantity) is not str or type(quality_name) is not str:
-                raise TypeError
-            ts = ts_cache.get(raw_ts) if type(raw_ts) is str else None
-            quality = quality_codes.get(quality_name)
-            info = meters.get(meter_id) if type(meter_id) is str else None
+            meter_id, quantity, value, raw_ts = s["meter"], s["quantity"], s["value"], s["ts"]
+            quality = quality_codes.get(s.get("quality", "good"))  # TypeError if unhashable
+            info = meters.get(meter_id)
+            ts = ts_cache.get(raw_ts)
             if ts is None:
                 try:
                     ts = parse_ts(raw_ts)
                 except (ValueError, TypeError, OverflowError):
                     ts = None
                 if ts is not None and earliest <= ts <= latest:
-                    if type(raw_ts) is str:
-                        ts_cache[raw_ts] = ts
+                    ts_cache[raw_ts] = ts
                 else:
                     ts = None
-            ok = (
-                info is not None
-                and quantity in QUANTITIES
-                and (type(value) is int or isinstance(value, float))  # bool is an int: refused
-                and isfinite(value)  # OverflowError for an int beyond a float's range
-                and ts is not None
-                and quality is not None
+            bad = (
+                info is None
+                or quantity not in QUANTITIES
+                or not (type(value) is int or isinstance(value, float))  # bool is an int: refused
+                or not isfinite(value)  # OverflowError for an int beyond a float's range
+                or ts is None
+                or quality is None
             )
         except (TypeError, KeyError, AttributeError, OverflowError):
-            ok = False
-        if not ok:
+            bad = True
+        if bad:
             rejected.append(
                 {
                     "index": i,
@@ -237,7 +233,7 @@ def validate_batch(
                 }
             )
             continue
-        assert info is not None and ts is not None and quality is not None
+        assert info is not None and ts is not None and quality is not None  # not bad
         if info.sign < 0:  # the meter is installed reversed: turn it to §2's convention
             if quantity in _SIGNED:
                 value = -value
