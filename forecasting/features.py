@@ -18,12 +18,19 @@ if TYPE_CHECKING:
 
 
 def issue_times(
-    index: pd.DatetimeIndex, issue_hour: int, tz: str, issued_at: pd.Timestamp | None = None
+    index: pd.DatetimeIndex,
+    issue_hour: int,
+    tz: str,
+    issued_at: pd.Timestamp | None = None,
+    lead: pd.Timedelta | None = None,
 ) -> pd.DatetimeIndex:
     """The issue moment (UTC) of each target time: ``issue_hour`` local on the day before — or,
     for the rows at and after ``issued_at`` (a live forecast's horizon), ``issued_at`` itself,
     so that the whole horizon, from the next quarter hour to two days out, uses what is known
-    at that moment and nothing later."""
+    at that moment and nothing later — or, with ``lead``, ``lead`` before the row's own time
+    (the training rows of a model for that lead time)."""
+    if lead is not None:
+        return index - lead
     local = index.tz_convert(tz)
     day = local.normalize()
     issue = (day - pd.Timedelta(days=1) + pd.Timedelta(hours=issue_hour)).tz_convert("UTC")
@@ -34,10 +41,14 @@ def issue_times(
 
 
 def k_known(
-    index: pd.DatetimeIndex, issue_hour: int, tz: str, issued_at: pd.Timestamp | None = None
+    index: pd.DatetimeIndex,
+    issue_hour: int,
+    tz: str,
+    issued_at: pd.Timestamp | None = None,
+    lead: pd.Timedelta | None = None,
 ) -> np.ndarray:
     """Smallest k >= 1 with t - k·24 h before the issue moment of t."""
-    issue = issue_times(index, issue_hour, tz, issued_at)
+    issue = issue_times(index, issue_hour, tz, issued_at, lead)
     gap = (index - issue) / pd.Timedelta(hours=24)  # in days; > 0
     k: np.ndarray = np.maximum(np.floor(np.asarray(gap, dtype=float)).astype(int) + 1, 1)
     return k
@@ -166,11 +177,15 @@ def clear_sky_ghi(index: pd.DatetimeIndex, lat: float, lon: float) -> np.ndarray
 
 
 def last_known(
-    series: pd.Series, issue_hour: int, tz: str, issued_at: pd.Timestamp | None = None
+    series: pd.Series,
+    issue_hour: int,
+    tz: str,
+    issued_at: pd.Timestamp | None = None,
+    lead: pd.Timedelta | None = None,
 ) -> np.ndarray:
     """The newest observation before each row's issue moment (NaN values skipped)."""
     index = pd.DatetimeIndex(series.index)
-    issue = issue_times(index, issue_hour, tz, issued_at)
+    issue = issue_times(index, issue_hour, tz, issued_at, lead)
     filled = series.ffill().to_numpy(dtype=float)
     pos = np.searchsorted(index.asi8, issue.as_unit(index.unit).asi8, side="left") - 1
     out = np.full(len(series), np.nan)

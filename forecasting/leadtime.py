@@ -52,6 +52,39 @@ LOOKBACK_DAYS = 40
 class LeadConfig:
     every_hours: int = 6
     horizon_hours: int = 48
+    #: buckets forecast by the lead-time model (lead as a feature) instead of the day-ahead one
+    lead_model_buckets: tuple[str, ...] = ()
+    #: the leads [h] whose rows the lead-time model trains on
+    train_leads_h: tuple[float, ...] = (0, 1, 2, 3, 4, 6, 9, 12, 16, 20)
+
+
+def lead_rows(
+    values: pd.Series,
+    cfg: BacktestConfig,
+    ppd: int,
+    weather: pd.DataFrame | None,
+    workday: np.ndarray | None,
+    leads_h: tuple[float, ...],
+) -> pd.DataFrame:
+    """The training rows of a lead-time model: every row as known ``L`` hours before its own
+    time, for each ``L`` of ``leads_h``, with the lead as a feature (``lead_h``)."""
+    parts = []
+    for lead in leads_h:
+        x = design_matrix(
+            values,
+            cfg.target,
+            cfg.issue_hour,
+            cfg.tz,
+            ppd,
+            weather,
+            cfg.lat,
+            cfg.lon,
+            workday,
+            lead=pd.Timedelta(hours=lead),
+        )
+        x["lead_h"] = float(lead)
+        parts.append(x)
+    return pd.concat(parts)
 
 
 def lead_bucket(lead_hours: np.ndarray) -> np.ndarray:
@@ -87,8 +120,14 @@ def run_lead_backtest(
     horizon = round(pd.Timedelta(hours=leads.horizon_hours) / step)
     lookback = pd.Timedelta(days=LOOKBACK_DAYS)
     bands = [ConformalBands(gamma=cfg.band_gamma) for _ in LEAD_BUCKETS]
-    parts: list[pd.DataFrame] = []  # every row issued so far, for calibration and adaptation
-    fed = np.zeros(0, dtype=bool)  # issued rows whose outcome the adaptive levels have had
+    by_lead_model = np.array([name in leads.lead_model_buckets for name, _, _ in LEAD_BUCKETS])
+    lead_model: QuantileForecaster | None = None
+    if by_lead_model.any():
+        xl_train = lead_rows(values, cfg, ppd, wx, workday, leads.train_leads_h)
+        yl_train = np.tile(y, len(leads.train_leads_h))
+        tl_train = np.tile(index.asi8, len(leads.train_leads_h))
+        ok_train = ~np.isnan(yl_train) & ~np.isnan(xl_train["persist"].to_numpy())
+    log = IssueLog(len(issues) * horizon)  # every row issued so far
     model: QuantileForecaster | None = None
     last_fit: pd.Timestamp | None = None
     for issued in issues:
@@ -103,6 +142,9 @@ def run_lead_backtest(
                 continue
             model = QuantileForecaster(cfg.target).fit(x[train], y[train])
             last_fit = issued
+            if by_lead_model.any():
+                sel = ok_train & (tl_train < issued.as_unit(index.unit).value)
+                lead_model = QuantileForecaster(cfg.target).fit(xl_train[sel], yl_train[sel])
         window = (index >= issued - lookback) & (index < issued + horizon * step)
         seen = values[window].copy()
         seen[pd.DatetimeIndex(seen.index) >= issued] = np.nan
@@ -132,75 +174,109 @@ def run_lead_backtest(
         times = pd.DatetimeIndex(xl.index[ahead])
         lead_h = np.asarray((times - issued) / pd.Timedelta(hours=1), dtype=float)
         bucket = lead_bucket(lead_h)
-        p50 = np.clip(pred[:, 1], y_min, y_max)
+        p50 = pred[:, 1]
+        use = by_lead_model[bucket] & (bucket >= 0)
+        if lead_model is not None and use.any():
+            xa = xl.iloc[ahead[use]].assign(lead_h=lead_h[use])
+            p50 = p50.copy()
+            p50[use] = lead_model.predict(xa)[:, 1]
+        p50 = np.clip(p50, y_min, y_max)
         hours = hour_bins(xl.iloc[ahead])
         # outcomes known now: adapt each bucket's levels, then calibrate on its recent errors
-        past = pd.concat(parts, ignore_index=True) if parts else None
-        if past is not None:
-            t = pd.DatetimeIndex(past["time"])
-            new = ~fed & (t < issued)
-            fed = np.concatenate([fed | new, np.zeros(0, dtype=bool)])
-            for i, bb in enumerate(bands):
-                sel = new & (past["bucket"].to_numpy() == i)
-                bb.update(*(past[c].to_numpy()[sel] for c in ("obs", "p10", "p90")))
+        n = log.size
+        new = ~log.fed[:n] & (log.time[:n] < issued.value)
+        log.fed[:n] |= new
+        for i, bb in enumerate(bands):
+            sel = new & (log.bucket[:n] == i)
+            bb.update(log.obs[:n][sel], log.p10[:n][sel], log.p90[:n][sel])
         p10, p90 = np.empty(len(ahead)), np.empty(len(ahead))
         eps = 1e-9 * max(float(np.nanmax(np.abs(y[known]))), 1.0)
         for i, bb in enumerate(bands):
             sel = bucket == i
             if not sel.any():
                 continue
-            resid, bins = _bucket_errors(past, i, issued, model)
+            resid, bins = log.errors(i, issued, model)
             lo, hi = bb.calibrate(resid, bins).predict(p50[sel], hours[sel], y_min, y_max)
             p10[sel] = np.minimum(lo, p50[sel]) - eps
             p90[sel] = np.maximum(hi, p50[sel]) + eps
-        part = pd.DataFrame(
-            {
-                "issued": issued,
-                "time": times,
-                "lead_h": lead_h,
-                "bucket": bucket,
-                "hour": hours,
-                "obs": y[index.get_indexer(times)],
-                "p10": p10,
-                "p50": p50,
-                "p90": p90,
-                "persistence": xl["persist"].to_numpy()[ahead],
-            }
+        log.add(
+            issued.value,
+            times.as_unit("ns").asi8,
+            lead_h,
+            bucket,
+            hours,
+            y[index.get_indexer(times)],
+            p10,
+            p50,
+            p90,
+            xl["persist"].to_numpy()[ahead],
         )
-        parts.append(part)
-        fed = np.concatenate([fed, np.zeros(len(part), dtype=bool)])
-    if not parts:
+    if log.size == 0:
         raise ValueError(
             f"no forecast could be issued: need more than {cfg.min_history_days} days of data"
         )
-    rows = pd.concat(parts, ignore_index=True)
+    rows = log.frame()
     return {
         name: _score(rows[rows["bucket"] == b], scale)
         for b, (name, _, _) in enumerate(LEAD_BUCKETS)
     }, rows
 
 
-def _bucket_errors(
-    past: pd.DataFrame | None, bucket: int, issued: pd.Timestamp, model: QuantileForecaster
-) -> tuple[np.ndarray, np.ndarray]:
-    """Errors and hours of the last BAND_DAYS days of this bucket's earlier forecasts known at
-    ``issued``; while they span fewer than BAND_MIN_DAYS days, the model's held-out days' too."""
-    resid, bins, days = np.zeros(0), np.zeros(0, dtype=np.int64), 0
-    if past is not None:
-        t = pd.DatetimeIndex(past["time"])
-        sel = (
-            (past["bucket"].to_numpy() == bucket)
-            & (t < issued)
-            & (t >= issued - pd.Timedelta(days=BAND_DAYS))
-            & past["obs"].notna().to_numpy()
+class IssueLog:
+    """The rows issued so far (times in UTC nanoseconds), kept for calibration and adaptation."""
+
+    def __init__(self, capacity: int) -> None:
+        self.size = 0
+        self.issued = np.zeros(capacity, dtype=np.int64)
+        self.time = np.zeros(capacity, dtype=np.int64)
+        self.bucket = np.zeros(capacity, dtype=np.int64)
+        self.hour = np.zeros(capacity, dtype=np.int64)
+        self.fed = np.zeros(capacity, dtype=bool)  # outcome given to the adaptive levels
+        self.lead_h, self.obs, self.p10, self.p50, self.p90, self.persistence = (
+            np.zeros(capacity) for _ in range(6)
         )
-        resid = (past["obs"] - past["p50"]).to_numpy()[sel]
-        bins = past["hour"].to_numpy()[sel]
-        days = pd.DatetimeIndex(past["issued"][sel]).normalize().nunique()
-    if days < BAND_MIN_DAYS:
-        resid = np.concatenate([resid, model.holdout_resid])
-        bins = np.concatenate([bins, model.holdout_hours])
-    return resid, bins
+
+    def add(self, issued: int, time: np.ndarray, *columns: np.ndarray) -> None:
+        """One issue's rows: times, then lead_h, bucket, hour, obs, p10, p50, p90, persistence."""
+        rows = slice(self.size, self.size + len(time))
+        self.issued[rows], self.time[rows] = issued, time
+        names = ("lead_h", "bucket", "hour", "obs", "p10", "p50", "p90", "persistence")
+        for name, values in zip(names, columns, strict=True):
+            getattr(self, name)[rows] = values
+        self.size += len(time)
+
+    def errors(
+        self, bucket: int, issued: pd.Timestamp, model: QuantileForecaster
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Errors and hours of the last BAND_DAYS days of this bucket's earlier forecasts known
+        at ``issued``; while they span fewer than BAND_MIN_DAYS days, the model's held-out
+        days' errors too."""
+        n, now = self.size, issued.value
+        sel = (
+            (self.bucket[:n] == bucket)
+            & (self.time[:n] < now)
+            & (self.time[:n] >= now - pd.Timedelta(days=BAND_DAYS).value)
+            & ~np.isnan(self.obs[:n])
+        )
+        resid, bins = self.obs[:n][sel] - self.p50[:n][sel], self.hour[:n][sel]
+        day_ns = pd.Timedelta(days=1).value
+        days = len(np.unique(self.issued[:n][sel] // day_ns))
+        if days < BAND_MIN_DAYS:
+            resid = np.concatenate([resid, model.holdout_resid])
+            bins = np.concatenate([bins, model.holdout_hours])
+        return resid, bins
+
+    def frame(self) -> pd.DataFrame:
+        n = self.size
+        out = pd.DataFrame(
+            {
+                "issued": pd.to_datetime(self.issued[:n], utc=True),
+                "time": pd.to_datetime(self.time[:n], utc=True),
+            }
+        )
+        for name in ("lead_h", "bucket", "hour", "obs", "p10", "p50", "p90", "persistence"):
+            out[name] = getattr(self, name)[:n]
+        return out
 
 
 def _score(rows: pd.DataFrame, scale: float) -> dict[str, float | int]:

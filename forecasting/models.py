@@ -44,6 +44,7 @@ def design_matrix(
     workday: np.ndarray | None = None,
     power_curve: Callable[[FloatArray], FloatArray] | None = None,
     issued_at: pd.Timestamp | None = None,
+    lead: pd.Timedelta | None = None,
 ) -> pd.DataFrame:
     """Features of every row of ``values`` (a regular UTC grid), known at each row's issue time.
 
@@ -52,10 +53,11 @@ def design_matrix(
     column (its name holds "speed" or starts with "ws") at t and an hour either side also goes
     through ``power_curve`` (wind speed [m/s] -> power [kW]) when given; otherwise the forecaster
     learns the curve from the data (:class:`QuantileForecaster`). ``issued_at`` makes a live
-    forecast: the rows from then on are features as known at that moment (see issue_times).
+    forecast: the rows from then on are features as known at that moment (see issue_times);
+    ``lead`` makes every row as known ``lead`` before its own time (a lead-time model's rows).
     """
     index = pd.DatetimeIndex(values.index)
-    k = k_known(index, issue_hour, tz, issued_at)
+    k = k_known(index, issue_hour, tz, issued_at, lead)
     x = calendar(index, tz, periods_per_day, workday)
     x["persist"] = known_lag(values, k, periods_per_day)
     if target == "load":
@@ -64,7 +66,7 @@ def design_matrix(
         x = x.drop(columns=["dow", "weekend", "workday", "workday_yday", "workday_tmrw"])
     x["week_ago"] = known_lag(values, np.full(len(values), 7), periods_per_day)
     x["climatology"] = known_climatology(values, k, periods_per_day)
-    x["last_known"] = last_known(values, issue_hour, tz, issued_at)
+    x["last_known"] = last_known(values, issue_hour, tz, issued_at, lead)
     if target == "pv" and lat is not None and lon is not None:
         x["clear_sky_ghi"] = clear_sky_ghi(index, lat, lon)
     if weather is not None:
