@@ -122,7 +122,9 @@ def points(
     return [(int(r[0]), float(r[1]), {}) for r in rows]
 
 
-def latest_sample(session: Session, park: str, meter: str, quantity: str) -> tuple[int, float] | None:
+def latest_sample(
+    session: Session, park: str, meter: str, quantity: str
+) -> tuple[int, float] | None:
     """The newest sample (ts_ms, value) of a meter and quantity that is not ``bad``."""
     row = (
         session.connection()
