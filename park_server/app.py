@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from park_server import console
-from park_server.api import auth, dispatch, errors, ingest, parks
+from park_server.api import auth, carbon, dispatch, errors, ingest, parks
 from park_server.api import forecasts as forecast_routes
 from park_server.db.engine import make_engine
 from park_server.ingest.mqtt_link import MqttLink
@@ -74,6 +74,7 @@ def create_app(
     api.include_router(parks.router)
     api.include_router(dispatch.router)
     api.include_router(forecast_routes.router)
+    api.include_router(carbon.router)
 
     @api.get("/health", tags=["health"], responses={503: {"description": "database away"}})
     def health() -> Any:

@@ -54,6 +54,7 @@ from park_server.carbon import (
     StorageState,
     Totals,
     Trade,
+    carbon_factors,
     carbon_figures,
     period_of,
     response_dict,
@@ -106,6 +107,11 @@ def carbon_settings(park: Park) -> CarbonSettings:
         ),
         **extra,
     )
+
+
+def gec_mwh_per_certificate(park: Park) -> float:
+    """MWh per green electricity certificate (config/factors) [MWh]."""
+    return carbon_factors(load_factors(), carbon_settings(park)).gec_mwh_per_certificate.value
 
 
 def meter_specs(park: Park) -> tuple[MeterSpec, ...]:
@@ -384,16 +390,20 @@ def _month_period(year: int, month: int, tz: str) -> Period:
 
 
 def _budgets(session: Session, park: Park, year: int) -> list[Budget]:
-    """The year's stored budgets; without any, the park file's annual carbon budgets."""
+    """The year's stored budgets; without any, the park file's annual carbon and energy budgets."""
     stored = carbon_crud.budgets(session, park_id=park.id, years=[year])
     if stored:
         return stored
     out: list[Budget] = []
-    if park.carbon_budget_t_per_year is not None:
-        out.append(Budget(year=year, carbon_t=park.carbon_budget_t_per_year))
-    for e in park.enterprises:
-        if e.carbon_budget_t_per_year is not None:
-            out.append(Budget(year=year, enterprise=e.id, carbon_t=e.carbon_budget_t_per_year))
+    owners: list[tuple[str | None, float | None, float | None]] = [
+        (None, park.carbon_budget_t_per_year, park.energy_budget_tce_per_year)
+    ]
+    owners += [
+        (e.id, e.carbon_budget_t_per_year, e.energy_budget_tce_per_year) for e in park.enterprises
+    ]
+    for enterprise, carbon, energy in owners:
+        if carbon is not None or energy is not None:
+            out.append(Budget(year=year, enterprise=enterprise, carbon_t=carbon, energy_tce=energy))
     return out
 
 
