@@ -144,5 +144,5 @@ def test_coalescing_counts_for_the_shipped_maps() -> None:
     assert len(plan_reads(load_profile("sma-storage-pcs"))) == 2  # 30595.. and 30775..30850
     assert len(plan_reads(load_profile("sunspec-inverter-int"))) == 1  # values and SFs, 37 regs
     assert len(plan_reads(load_profile("chint-dtsu666"))) == 2  # 0x2000 and 0x4000 blocks
-    assert len(plan_reads(load_profile("eastron-sdm630"))) == 1
+    assert len(plan_reads(load_profile("eastron-sdm630"))) == 2  # 0x0006.. and U L1-L2 at 0x00C8
     _ = asyncio  # the module is used by the simulator thread
