@@ -65,6 +65,8 @@ class Enterprise(Frozen):
     #: binding green-power share for the enterprise (e.g. electrolytic aluminium), 0..1
     green_share_target: Fraction | None = None
     carbon_budget_t_per_year: float | None = Field(None, gt=0)
+    #: annual comprehensive energy consumption budget (dual control of energy), tce
+    energy_budget_tce_per_year: float | None = Field(None, gt=0)
 
 
 class _Asset(Frozen):
@@ -289,6 +291,8 @@ class Park(Frozen):
     tariff: TariffRef
     emission_factor: EmissionFactorChoice = EmissionFactorChoice()
     carbon_budget_t_per_year: float | None = Field(None, gt=0)
+    #: annual comprehensive energy consumption budget (dual control of energy), tce
+    energy_budget_tce_per_year: float | None = Field(None, gt=0)
     #: park-level green-power target (volumetric share), 0..1
     green_share_target: Fraction | None = None
     enterprises: list[Enterprise] = []
