@@ -41,7 +41,6 @@ ANGLE_QUANTITIES = frozenset({"wind_direction_deg"})
 POWER = "active_power_kw"
 #: the longest time one sample stands for [ms]
 MAX_SPAN_MS = QUARTER_MS
-RESOLUTIONS = ("15min", "1h", "1d")
 
 Rollup = dict[str, Any]
 
