@@ -8,6 +8,12 @@ declare -A NEED=(
   [socat]=socat
   [chromium]=chromium
   [/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc]=fonts-noto-cjk
+  # the monthly report's PDF: WeasyPrint's Pango/HarfBuzz libraries; pdftotext, pdftoppm, pdffonts
+  [/usr/lib/$(uname -m)-linux-gnu/libpango-1.0.so.0]=libpango-1.0-0
+  [/usr/lib/$(uname -m)-linux-gnu/libpangoft2-1.0.so.0]=libpangoft2-1.0-0
+  [/usr/lib/$(uname -m)-linux-gnu/libharfbuzz.so.0]=libharfbuzz0b
+  [/usr/lib/$(uname -m)-linux-gnu/libharfbuzz-subset.so.0]=libharfbuzz-subset0
+  [pdftotext]=poppler-utils
 )
 
 missing=()

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 from park_server import console
 from park_server.api import auth, carbon, dispatch, errors, ingest, parks
 from park_server.api import forecasts as forecast_routes
+from park_server.api import reports as report_routes
 from park_server.db.engine import make_engine
 from park_server.ingest.mqtt_link import MqttLink
 from park_server.jobs.registry import schedule_all
@@ -75,6 +76,7 @@ def create_app(
     api.include_router(dispatch.router)
     api.include_router(forecast_routes.router)
     api.include_router(carbon.router)
+    api.include_router(report_routes.router)
 
     @api.get("/health", tags=["health"], responses={503: {"description": "database away"}})
     def health() -> Any:

@@ -113,3 +113,37 @@ def run_gateways_add(args: argparse.Namespace) -> int:
         key = crud.create_gateway(session, park_id=args.park, gateway_id=args.gateway)
     print(key)
     return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """``zcpark report --park P --month YYYY-MM --format F [--lang L] --out FILE``: the month's
+    report (issued now, or the newest revision when its data are unchanged) written to FILE."""
+    from park_server.reports.issue import ReportError, issue, rendering
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UsageError(f"--out: folder {str(out.parent)!r} does not exist")
+    if out.is_dir():
+        raise UsageError(f"--out: {args.out!r} is a folder, not a file")
+    engine = _engine()
+    with Session(engine) as session:
+        park = crud.park_config(session, park_id=args.park)
+        if park is None:
+            raise UsageError(
+                f"--park: no park {args.park!r} in the database (run zcpark parks sync)"
+            )
+        try:
+            done = issue(session, park, args.month, by="cli")
+            info, data = rendering(
+                session, park.id, args.month, args.format, args.lang, done.info.revision
+            )
+        except ReportError as exc:
+            raise UsageError(f"--{exc.field}: {exc.reason}") from None
+    out.write_bytes(data)
+    state = "new revision" if done.created else "unchanged, revision"
+    print(
+        f"{args.out}: {park.id} {args.month} {state} {info.revision} "
+        f"({args.format}, {args.lang}), sha256 {info.sha256}",
+        file=sys.stderr,
+    )
+    return 0

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "parks sync": "park_server.cli:run_parks_sync",
     "users add": "park_server.cli:run_users_add",
     "gateways add": "park_server.cli:run_gateways_add",
+    "report": "park_server.cli:run_report",
 }
 
 NOT_BUILT = "not built yet in this version of zcpark"

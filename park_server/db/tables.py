@@ -305,3 +305,42 @@ class CarbonOffsetRow(SQLModel, table=True):
     t_co2e: float
     created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_by: str = Field(default="", max_length=64)
+
+
+class ReportRevisionRow(SQLModel, table=True):
+    """One issued revision of a park's monthly report (issue #12). Never updated once written:
+    the report model as JSON is what was issued; a new revision is a new row."""
+
+    __tablename__ = "report_revision"
+    __table_args__ = (
+        Index("ux_report_revision", "park_id", "month", "revision", unique=True),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    park_id: str = Field(max_length=63)
+    month: str = Field(max_length=7)
+    revision: int
+    #: SHA-256 of the canonical JSON of the report's inputs (park_server.reports.digest)
+    sha256: str = Field(max_length=64)
+    factors_version: str = Field(max_length=64)
+    generated_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    #: who asked: "scheduler", "cli" or a user name
+    generated_by: str = Field(default="", max_length=64)
+    #: the report model (park_server.reports.model.to_json), figures and labels as issued
+    model_json: str = Field(sa_column=Column(Text, nullable=False))
+    #: figures changed since the revision before: [{"figure", "before", "after"}]
+    changes_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+
+
+class ReportFileRow(SQLModel, table=True):
+    """A rendering of an issued revision (html | pdf | xlsx, zh | en), made on first request
+    and served unchanged from then on."""
+
+    __tablename__ = "report_file"
+    park_id: str = Field(primary_key=True, max_length=63)
+    month: str = Field(primary_key=True, max_length=7)
+    revision: int = Field(primary_key=True)
+    format: str = Field(primary_key=True, max_length=8)
+    lang: str = Field(primary_key=True, max_length=4)
+    sha256: str = Field(max_length=64)
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

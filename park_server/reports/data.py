@@ -1,0 +1,191 @@
+"""What the report shows beside the carbon figures, computed from the same interval rows:
+data completeness per meter (with its gaps) and the 15-min energy by meter role.
+
+Both read :attr:`park_server.carbon.CarbonInputs.intervals` (the rollups' long form: ``ts``,
+``meter``, ``kwh``[, ``available_kwh``]), so they describe exactly the data the figures used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from park_server.carbon import CarbonInputs, MeterSpec, Period
+from park_server.reports.model import IntervalTable
+
+_MS_PER_INTERVAL = 15 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Intervals ``[start_ms, end_ms)`` (UTC) in which a meter sent nothing."""
+
+    start_ms: int
+    end_ms: int
+
+    @property
+    def intervals(self) -> int:
+        return (self.end_ms - self.start_ms) // _MS_PER_INTERVAL
+
+
+@dataclass(frozen=True)
+class MeterCompleteness:
+    meter: str
+    role: str
+    enterprise: str | None
+    primary: bool
+    expected: int
+    with_data: int
+    gaps: tuple[Gap, ...]
+
+    @property
+    def share(self) -> float | None:
+        return self.with_data / self.expected if self.expected else None
+
+
+def expected_index(period: Period, as_of: pd.Timestamp | None) -> pd.DatetimeIndex:
+    """The interval starts the month expects data for (none after ``as_of``)."""
+    return period.intervals(as_of)
+
+
+def meter_completeness(inp: CarbonInputs) -> list[MeterCompleteness]:
+    """Per meter (primary and check meters alike): expected 15-min intervals of the period up
+    to ``as_of``, the ones with a value, and each run of missing intervals as a gap."""
+    index = expected_index(inp.period, inp.as_of)
+    starts = index.asi8 // 1_000_000
+    df = inp.intervals
+    ts_ms = pd.DatetimeIndex(df["ts"]).tz_convert("UTC").asi8 // 1_000_000
+    has = df["kwh"].notna().to_numpy()
+    out: list[MeterCompleteness] = []
+    meters = df["meter"].to_numpy()
+    for spec in inp.meters:
+        mask = (meters == spec.id) & has
+        seen = np.isin(starts, ts_ms[mask])
+        out.append(
+            MeterCompleteness(
+                meter=spec.id,
+                role=spec.role,
+                enterprise=spec.enterprise,
+                primary=spec.primary,
+                expected=len(starts),
+                with_data=int(seen.sum()),
+                gaps=_gaps(starts, seen),
+            )
+        )
+    return out
+
+
+def _gaps(starts: np.ndarray, seen: np.ndarray) -> tuple[Gap, ...]:
+    if seen.all():
+        return ()
+    missing = (~seen).astype(np.int8)
+    edges = np.diff(np.concatenate(([0], missing, [0])))
+    begins, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return tuple(
+        Gap(int(starts[b]), int(starts[e - 1]) + _MS_PER_INTERVAL)
+        for b, e in zip(begins, ends, strict=True)
+    )
+
+
+def role_columns(meters: Sequence[MeterSpec], enterprises: Sequence[str]) -> tuple[str, ...]:
+    """Columns of the intervals sheet: supply by role (split by sign), available power, and
+    consumption per enterprise (and of no enterprise)."""
+    cols = [
+        "grid_import_kwh",
+        "grid_export_kwh",
+        "pv_kwh",
+        "wind_kwh",
+        "direct_green_kwh",
+        "storage_charge_kwh",
+        "storage_discharge_kwh",
+        "pv_wind_available_kwh",
+    ]
+    loads = [m for m in meters if m.primary and m.role in ("load", "flexible_load")]
+    for e in enterprises:
+        cols.append(f"consumption_{e}_kwh")
+    if any(m.enterprise is None for m in loads):
+        cols.append("consumption_unassigned_kwh")
+    cols.append("consumption_kwh")
+    return tuple(cols)
+
+
+def interval_table(inp: CarbonInputs) -> IntervalTable:
+    """The month's energy per 15-min interval by meter role, primary meters only, each meter's
+    energy split by sign as the balance does (docs/carbon.md: import = Σ max(grid, 0), …).
+
+    A cell sums the meters of its role that reported in the interval (None when none did);
+    ``complete`` marks the intervals in which every primary meter reported, the only ones the
+    figures count. ``consumption_kwh`` is the load meters' sum, or the balance where the park
+    has no load meter."""
+    index = expected_index(inp.period, inp.as_of)
+    n = len(index)
+    prim = [m for m in inp.meters if m.primary]
+    spec = {m.id: m for m in prim}
+    df = inp.intervals
+    df = df[df["meter"].isin(list(spec)) & df["kwh"].notna()]
+    pos = index.get_indexer(pd.DatetimeIndex(df["ts"]).tz_convert("UTC"))
+    keep = pos >= 0
+    pos, df = pos[keep], df[keep]
+    kwh = df["kwh"].to_numpy(dtype=float)
+    avail = (
+        df["available_kwh"].to_numpy(dtype=float)
+        if "available_kwh" in df.columns
+        else np.full(len(df), np.nan)
+    )
+    roles = df["meter"].map(lambda m: spec[m].role).to_numpy()
+    owners = df["meter"].map(lambda m: spec[m].enterprise or "").to_numpy()
+    enterprises = inp.settings.enterprise_ids
+    columns = role_columns(prim, enterprises)
+    sums = {c: np.zeros(n) for c in columns}
+    counts = {c: np.zeros(n, dtype=np.int64) for c in columns}
+
+    def add(col: str, mask: np.ndarray, values: np.ndarray) -> None:
+        np.add.at(sums[col], pos[mask], values[mask])
+        np.add.at(counts[col], pos[mask], 1)
+
+    is_grid, is_sto = roles == "grid", roles == "storage"
+    add("grid_import_kwh", is_grid, np.maximum(kwh, 0.0))
+    add("grid_export_kwh", is_grid, np.maximum(-kwh, 0.0))
+    add("storage_discharge_kwh", is_sto, np.maximum(kwh, 0.0))
+    add("storage_charge_kwh", is_sto, np.maximum(-kwh, 0.0))
+    for role in ("pv", "wind", "direct_green"):
+        add(f"{role}_kwh", roles == role, np.maximum(kwh, 0.0))
+    ren = (roles == "pv") | (roles == "wind")
+    add("pv_wind_available_kwh", ren & ~np.isnan(avail), np.nan_to_num(avail))
+    is_load = (roles == "load") | (roles == "flexible_load")
+    for e in enterprises:
+        add(f"consumption_{e}_kwh", is_load & (owners == e), np.maximum(kwh, 0.0))
+    if "consumption_unassigned_kwh" in sums:
+        add("consumption_unassigned_kwh", is_load & (owners == ""), np.maximum(kwh, 0.0))
+    if is_load.any() or any(m.role in ("load", "flexible_load") for m in prim):
+        add("consumption_kwh", is_load, np.maximum(kwh, 0.0))
+    else:  # the balance: S + import − export + discharge − charge
+        for col, sign in (
+            ("pv_kwh", 1),
+            ("wind_kwh", 1),
+            ("direct_green_kwh", 1),
+            ("grid_import_kwh", 1),
+            ("grid_export_kwh", -1),
+            ("storage_discharge_kwh", 1),
+            ("storage_charge_kwh", -1),
+        ):
+            sums["consumption_kwh"] += sign * sums[col]
+            counts["consumption_kwh"] += counts[col]
+    # complete: every primary meter has a value in the interval
+    reporting = np.zeros(n, dtype=np.int64)
+    np.add.at(reporting, pos, 1)
+    dup_free = df.assign(_p=pos).drop_duplicates(["_p", "meter"])
+    reporting = np.bincount(dup_free["_p"].to_numpy(), minlength=n)
+    complete = (reporting >= len(prim)).astype(int)
+    values = tuple(
+        tuple(None if counts[c][i] == 0 else float(sums[c][i]) for c in columns) for i in range(n)
+    )
+    return IntervalTable(
+        columns=columns,
+        ts_ms=tuple(int(x) for x in index.asi8 // 1_000_000),
+        complete=tuple(int(x) for x in complete),
+        values=values,
+    )
