@@ -66,3 +66,56 @@ def test_database_away_gives_503_with_a_reason_and_one_log_line(
             assert len(back) == 1 and back[0].startswith("database reachable again after ")
     finally:
         proxy.stop()
+
+
+def test_mqtt_ingest_waits_out_the_outage_without_tracebacks(
+    pg_fresh: Any, private_broker: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+    import queue
+    import time
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    proxy = TcpProxy("127.0.0.1", 5432)
+    proxy.start()
+    try:
+        server = make_server(_through(pg_fresh.url, proxy), mqtt_url=private_broker.url)
+        with server.client(background=True) as client:
+            assert client.app.state.zcpark.mqtt.wait_connected(10)
+            acks: queue.Queue[int] = queue.Queue()
+            gw = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+            gw.on_message = lambda c, u, m: acks.put(json.loads(m.payload)["batch"])
+            gw.connect(private_broker.host, private_broker.port)
+            gw.subscribe("zcpark/v1/huolingol/gw-hlgl-01/ack", qos=1)
+            gw.loop_start()
+            time.sleep(0.3)
+
+            def send(n: int) -> None:
+                gw.publish(
+                    "zcpark/v1/huolingol/gw-hlgl-01/telemetry",
+                    json.dumps(batch(5, batch_no=n)),
+                    qos=1,
+                ).wait_for_publish(5)
+
+            try:
+                send(1)
+                assert acks.get(timeout=10) == 1
+                proxy.stop()
+                caplog.clear()
+                caplog.set_level(logging.INFO)
+                for n in range(2, 12):  # ten batches while the database is away: none acked
+                    send(n)
+                with pytest.raises(queue.Empty):
+                    acks.get(timeout=2)
+                down = [r for r in caplog.records if r.name == "zcpark.db"]
+                assert len(down) == 1 and [r for r in caplog.records if r.exc_info] == []
+                proxy.start()
+                send(12)  # the gateway resends; ingest resumes by itself
+                assert acks.get(timeout=10) == 12
+            finally:
+                gw.loop_stop()
+                gw.disconnect()
+    finally:
+        proxy.stop()
