@@ -25,6 +25,7 @@ table.
 from __future__ import annotations
 
 import math
+import warnings
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -183,6 +184,15 @@ class Weather:
         if day in self._days:
             self._days.move_to_end(day)
             return self._days[day]
+        with warnings.catch_warnings():  # pvlib 0.16 still calls pandas' deprecated dayofyear
+            warnings.filterwarnings("ignore", message=".*dayofyear is deprecated")
+            table = self._make_table(day)
+        self._days[day] = table
+        while len(self._days) > 4:
+            self._days.popitem(last=False)
+        return table
+
+    def _make_table(self, day: int) -> dict[str, np.ndarray]:
         t = day * DAY_S + np.arange(DAY_S // TABLE_STEP_S + 1) * TABLE_STEP_S
         ix = pd.DatetimeIndex(pd.to_datetime(t, unit="s", utc=True))
         sp = self.location.get_solarposition(ix)
@@ -225,9 +235,6 @@ class Weather:
             v = self.wind_at(t.astype(float), w.hub_height_m, w.id)
             out[f"hub/{w.id}"] = v
             out[f"wind/{w.id}"] = w.turbines * np.interp(v, w.curve_speed_ms, w.curve_power_kw)
-        self._days[day] = out
-        while len(self._days) > 4:
-            self._days.popitem(last=False)
         return out
 
     def series(self, name: str, t: np.ndarray | float) -> np.ndarray:
