@@ -36,6 +36,8 @@ log = logging.getLogger("zcpark.mqtt")
 TELEMETRY = "$share/zcpark/zcpark/v1/+/+/telemetry"
 SESSION_EXPIRY_S = 300
 STATUS = "zcpark/v1/+/+/status"
+#: the largest gateway status message stored [bytes]
+STATUS_MAX_BYTES = 65_536
 
 
 def topic(park: str, gateway: str, leaf: str) -> str:
@@ -226,10 +228,19 @@ class MqttLink:
             self.publish(park, gateway, "ack", {"batch": result.batch})
 
     def _status(self, park: str, gateway: str, payload: bytes) -> None:
+        if len(payload) > STATUS_MAX_BYTES:  # a status is a few hundred bytes: not stored
+            log.warning(
+                "status from %.64s/%.64s is %d bytes (at most %d): ignored",
+                park,
+                gateway,
+                len(payload),
+                STATUS_MAX_BYTES,
+            )
+            return
         try:
             status = json.loads(payload) if payload else {}
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            log.warning("status from %s/%s is not JSON: ignored", park, gateway)
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested too deep
+            log.warning("status from %.64s/%.64s is not usable JSON: ignored", park, gateway)
             return
         if not isinstance(status, dict):
             return
@@ -248,7 +259,9 @@ class MqttLink:
                     "o": bool(status.get("online", False)),
                     "s": json.dumps(status),
                     "t": now_ms(),
-                    "d": int(dropped) if isinstance(dropped, int | float) else None,
+                    "d": dropped
+                    if type(dropped) is int and 0 <= dropped < 2**63  # not bool, inf or 2**64
+                    else None,
                     "p": park,
                     "g": gateway,
                 },

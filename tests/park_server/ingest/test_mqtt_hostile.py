@@ -129,3 +129,38 @@ def test_hostile_batches_over_mqtt_are_acked_or_counted(tmp_path: Any, private_b
 
 def server_state(client: Any) -> Any:
     return client.app.state.zcpark
+
+
+def test_hostile_status_messages_are_ignored_and_the_next_good_one_stored(
+    tmp_path: Any, private_broker: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = make_server(f"sqlite:///{tmp_path / 's.db'}", mqtt_url=private_broker.url)
+    with server.client(background=True) as client:
+        assert server_state(client).mqtt.wait_connected(10)
+        time.sleep(0.3)
+        pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        pub.connect(private_broker.host, private_broker.port)
+        pub.loop_start()
+        for payload in (
+            '{"online": true, "x": ' + "[" * 100_000 + "]" * 100_000 + "}",  # too deep
+            '{"online": true, "pad": "' + "p" * 100_000 + '"}',  # 100 kB: not stored
+            '{"online": true, "dropped_samples": Infinity}',
+            '{"online": true, "dropped_samples": 18446744073709551616}',
+            '{"online": true, "queue_samples": 7, "dropped_samples": 2}',
+        ):
+            pub.publish(TOPIC + "status", payload, qos=1).wait_for_publish(5)
+        admin = server.token(client, "ada")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            gws = client.get("/api/v1/parks/huolingol/gateways", headers=admin).json()
+            g = next(g for g in gws if g["id"] == "gw-hlgl-01")
+            if g["queue_samples"] == 7:
+                break
+            time.sleep(0.1)
+        assert g["queue_samples"] == 7 and g["dropped_samples"] == 2 and g["online"] is True
+        assert [r for r in caplog.records if r.exc_info] == []  # ignored, not a traceback
+        with server.engine.connect() as conn:
+            longest = conn.execute(text("SELECT MAX(LENGTH(status_json)) FROM gateway")).scalar()
+        assert longest is not None and longest < 1000
+        pub.loop_stop()
+        pub.disconnect()
