@@ -44,6 +44,16 @@ class Detail(BaseModel):
     detail: str
 
 
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Invalid(BaseModel):
+    detail: list[FieldError]
+
+
 #: the DESIGN.md §5 batch, as documentation: the route reads the body itself, so that a sample
 #: that does not fit is refused on its own (with its reason in ``rejected``) and the rest stored
 BATCH_SCHEMA: dict[str, Any] = {
@@ -99,8 +109,10 @@ BATCH_SCHEMA: dict[str, Any] = {
     },
     responses={
         400: {"model": Detail, "description": "the body is not JSON"},
+        401: {"model": Detail, "description": "no gateway key, or an unknown one"},
         403: {"model": Detail, "description": "the key acts for another park or gateway"},
         413: {"model": Detail, "description": "the body is larger than ZCPARK_MAX_BODY_BYTES"},
+        422: {"model": Invalid, "description": "the batch as a whole is unusable"},
     },
 )
 async def ingest(request: Request, gateway: GatewayDep, state: StateDep) -> dict[str, Any]:

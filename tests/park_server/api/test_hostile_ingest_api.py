@@ -144,7 +144,7 @@ def test_the_openapi_declares_the_ingest_body_and_422_details_are_lists(tmp_path
         schema = op["requestBody"]["content"]["application/json"]["schema"]
         assert schema["required"] == ["park", "gateway", "samples"]
         assert schema["properties"]["batch"]["format"] == "int64"
-        assert {"200", "400", "403", "413"} <= set(op["responses"])
+        assert {"200", "400", "401", "403", "413", "422"} <= set(op["responses"])
         declared = spec["components"]["schemas"]["HTTPValidationError"]["properties"]["detail"]
         assert declared["type"] == "array"
         admin = server.token(client, "ada")
