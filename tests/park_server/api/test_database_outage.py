@@ -5,7 +5,7 @@ the server serves again by itself when the database returns."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -83,7 +83,7 @@ def test_mqtt_ingest_waits_out_the_outage_without_tracebacks(
     try:
         server = make_server(_through(pg_fresh.url, proxy), mqtt_url=private_broker.url)
         with server.client(background=True) as client:
-            assert client.app.state.zcpark.mqtt.wait_connected(10)
+            assert cast(Any, client.app).state.zcpark.mqtt.wait_connected(10)
             acks: queue.Queue[int] = queue.Queue()
             gw = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
             gw.on_message = lambda c, u, m: acks.put(json.loads(m.payload)["batch"])
