@@ -452,7 +452,7 @@ def _emissions(a: Mapping[str, Any]) -> Section:
         Column("quantity", N_("Quantity"), numeric=True),
         Column("quantity_unit", N_("Unit")),
         Column("factors", N_("Factors")),
-        Column("t", N_("Result"), "t", numeric=True),
+        Column("t", N_("Emissions"), "t", numeric=True),
     )
     lrows = []
     for i, line in enumerate(a["emission_lines"]):
@@ -561,6 +561,14 @@ _BASIS_PROJ = {
 }
 
 
+_ALARMS = {
+    "carbon_budget": N_("Carbon projected above the budget"),
+    "energy_budget": N_("Energy projected above the budget"),
+    "intensity_per_t_product": N_("CO₂ per tonne of product above the target"),
+    "intensity_per_10k_yuan": N_("CO₂ per 10⁴ yuan above the target"),
+}
+
+
 def _dual_control(fig: CarbonFigures, a: Mapping[str, Any], enterprise: str | None) -> Section:
     dc = fig_scope(fig, enterprise).dual_control
     b = a["budget"]
@@ -620,15 +628,24 @@ def _dual_control(fig: CarbonFigures, a: Mapping[str, Any], enterprise: str | No
     blocks: list[Block] = [_table("dual_control", N_("Dual control"), rows)]
     alarms = fig_scope(fig, enterprise).alarms
     if alarms:
-        acols = (Column("alarm", N_("Alarm")),)
-        blocks.append(
-            _table(
-                "budget_alarms",
-                N_("Budget alarms"),
-                [(_t(x.message),) for x in alarms],
-                columns=acols,
-            )
+        acols = (
+            Column("kind", N_("Alarm")),
+            Column("limit", N_("Limit"), numeric=True),
+            Column("value", N_("Value"), numeric=True),
+            Column("unit", N_("Unit")),
+            Column("excess", N_("Excess"), "%", numeric=True),
         )
+        arows = [
+            (
+                _m(_ALARMS.get(x.kind, x.kind)),
+                Cell(x.limit, "number", f"alarms[{i}].limit"),
+                Cell(x.value, "number", f"alarms[{i}].value"),
+                _t(x.unit),
+                Cell(x.excess_pct / 100.0, "share", f"alarms[{i}].excess_pct"),
+            )
+            for i, x in enumerate(alarms)
+        ]
+        blocks.append(_table("budget_alarms", N_("Budget alarms"), arows, columns=acols))
     return Section("dual_control", N_("Dual control: carbon and energy"), tuple(blocks))
 
 

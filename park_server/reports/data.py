@@ -46,6 +46,11 @@ class MeterCompleteness:
         return self.with_data / self.expected if self.expected else None
 
 
+def epoch_ms(index: pd.DatetimeIndex) -> np.ndarray:
+    """Epoch milliseconds of a tz-aware index, whatever its resolution (s, ms, us, ns)."""
+    return np.asarray(index.tz_convert("UTC").as_unit("ms").asi8, dtype=np.int64)
+
+
 def expected_index(period: Period, as_of: pd.Timestamp | None) -> pd.DatetimeIndex:
     """The interval starts the month expects data for (none after ``as_of``)."""
     return period.intervals(as_of)
@@ -55,9 +60,9 @@ def meter_completeness(inp: CarbonInputs) -> list[MeterCompleteness]:
     """Per meter (primary and check meters alike): expected 15-min intervals of the period up
     to ``as_of``, the ones with a value, and each run of missing intervals as a gap."""
     index = expected_index(inp.period, inp.as_of)
-    starts = index.asi8 // 1_000_000
+    starts = epoch_ms(index)
     df = inp.intervals
-    ts_ms = pd.DatetimeIndex(df["ts"]).tz_convert("UTC").asi8 // 1_000_000
+    ts_ms = epoch_ms(pd.DatetimeIndex(df["ts"]))
     has = df["kwh"].notna().to_numpy()
     out: list[MeterCompleteness] = []
     meters = df["meter"].to_numpy()
@@ -185,7 +190,7 @@ def interval_table(inp: CarbonInputs) -> IntervalTable:
     )
     return IntervalTable(
         columns=columns,
-        ts_ms=tuple(int(x) for x in index.asi8 // 1_000_000),
+        ts_ms=tuple(int(x) for x in epoch_ms(index)),
         complete=tuple(int(x) for x in complete),
         values=values,
     )

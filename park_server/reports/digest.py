@@ -24,6 +24,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from park_server.reports.build import ReportInputs
+from park_server.reports.data import epoch_ms
 from park_server.reports.model import Change, Report, Value
 
 #: bump when the report's arithmetic or layout of figures changes: a new version is new data
@@ -48,9 +49,9 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, pd.Timestamp):
         return int(obj.value // 1_000_000)
     if isinstance(obj, pd.Series):
-        idx = pd.DatetimeIndex(obj.index)
-        order = np.argsort(idx.asi8)
-        return [[int(idx.asi8[i] // 1_000_000), _plain(float(obj.iloc[i]))] for i in order]
+        ms = epoch_ms(pd.DatetimeIndex(obj.index))
+        order = np.argsort(ms)
+        return [[int(ms[i]), _plain(float(obj.iloc[i]))] for i in order]
     if isinstance(obj, BaseModel):
         return _plain(obj.model_dump(mode="python"))
     if is_dataclass(obj) and not isinstance(obj, type):
@@ -64,7 +65,7 @@ def _plain(obj: Any) -> Any:
 
 def intervals_sha256(frame: pd.DataFrame) -> str:
     """SHA-256 of the interval rows in canonical bytes (order of the rows does not matter)."""
-    ts = pd.DatetimeIndex(frame["ts"]).tz_convert("UTC").asi8 // 1_000_000
+    ts = epoch_ms(pd.DatetimeIndex(frame["ts"]))
     meters = frame["meter"].astype(str).to_numpy()
     kwh = frame["kwh"].to_numpy(dtype=np.float64)
     avail = (
