@@ -270,6 +270,10 @@ class Meter(Frozen):
     duty: Literal["primary", "check", "sub"] = "primary"
     #: a check meter may differ from its primary by this much (a rectifier's losses) before an alarm
     check_tolerance_pct: float = Field(5.0, gt=0, le=100)
+    #: where the meter's energy counters wrap back to zero [kWh] (e.g. 99,999,999.9 on an
+    #: 8-digit register), so a wrap adds what was counted up to it; None: a drop to near zero is a
+    #: reset and counts the new reading
+    counter_rollover_kwh: float | None = Field(None, gt=0)
     #: nominal voltage at the measuring point [kV]: line-to-line for AC, pole-to-pole for DC
     #: (e.g. 35 for a PV collector, 220 for a rectifier transformer's HV side); unset: the grid
     #: connection's voltage_kv for a grid meter, else the usual level for the flow's size

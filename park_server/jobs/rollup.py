@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlmodel import Session
 
+from park_server.db import crud
 from park_server.state import ServerState
 from park_server.timeseries.rollups import refresh_rollups
 
@@ -21,9 +22,17 @@ def rollup_job(state: ServerState, *, chunk: int = CHUNK_MARKS) -> None:
         tz: dict[str, str] = {
             str(r[0]): str(r[1]) for r in conn.execute(text("SELECT id, timezone FROM park")).all()
         }
+        rollovers = {
+            (park.id, m.id): m.counter_rollover_kwh
+            for park in crud.park_configs(session)
+            for m in park.meters
+            if m.counter_rollover_kwh is not None
+        }
         session.commit()
         while True:
-            done = refresh_rollups(session.connection(), timezones=tz, limit=chunk)
+            done = refresh_rollups(
+                session.connection(), timezones=tz, limit=chunk, rollovers=rollovers
+            )
             session.commit()
             if done < chunk:
                 break

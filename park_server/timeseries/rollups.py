@@ -153,7 +153,13 @@ def _by_bucket(ts: np.ndarray) -> dict[int, slice]:
 
 
 def _quarters(
-    conn: Connection, park: str, meter: str, quantity: str, buckets: list[int]
+    conn: Connection,
+    park: str,
+    meter: str,
+    quantity: str,
+    buckets: list[int],
+    *,
+    rollover_kwh: float | None = None,
 ) -> list[Rollup]:
     """15-minute rollups of sorted ``buckets``, all within one chunk (:func:`_chunks`)."""
     lo, hi = min(buckets), max(buckets) + QUARTER_MS
@@ -163,10 +169,11 @@ def _quarters(
         prev = _neighbour(conn, park, meter, quantity, lo, before=True)
         ts, vals = _raw(conn, park, meter, quantity, lo, hi)
         if prev is not None:
-            inc, suspect = counter_energy(np.concatenate(([prev[1]], vals)))
+            both = np.concatenate(([prev[1]], vals))
+            inc, suspect = counter_energy(both, rollover_kwh=rollover_kwh)
             inc, suspect = inc[1:], suspect[1:]
         else:
-            inc, suspect = counter_energy(vals)
+            inc, suspect = counter_energy(vals, rollover_kwh=rollover_kwh)
         slices = _by_bucket(ts)
         for b in buckets:
             sl = slices.get(b)
@@ -363,10 +370,17 @@ def _write(conn: Connection, rows: list[Rollup]) -> None:
         conn.execute(_UPSERT, full)
 
 
-def refresh_rollups(conn: Connection, *, timezones: dict[str, str], limit: int = 20_000) -> int:
+def refresh_rollups(
+    conn: Connection,
+    *,
+    timezones: dict[str, str],
+    limit: int = 20_000,
+    rollovers: dict[tuple[str, str], float] | None = None,
+) -> int:
     """Recompute up to ``limit`` dirty buckets and the hours and days containing them; return how
     many marks were read. A mark is deleted only if it still holds the version read here: one set
-    meanwhile (by a batch this run may not have seen) stays for the next run."""
+    meanwhile (by a batch this run may not have seen) stays for the next run. ``rollovers`` gives
+    the value [kWh] at which a (park, meter)'s counters wrap, where the park file says so."""
     dirty = conn.execute(
         text(
             "SELECT park_id, meter_id, quantity, bucket_ms, version FROM rollup_dirty "
@@ -381,7 +395,8 @@ def refresh_rollups(conn: Connection, *, timezones: dict[str, str], limit: int =
     for (park, meter, quantity), buckets in sorted(groups.items()):
         tz = timezones.get(park, "Asia/Shanghai")
         for chunk in _chunks(sorted(buckets)):
-            _write(conn, _quarters(conn, park, meter, quantity, chunk))
+            rollover = (rollovers or {}).get((park, meter))
+            _write(conn, _quarters(conn, park, meter, quantity, chunk, rollover_kwh=rollover))
         hours = {b - b % HOUR_MS for b in buckets}
         _write(
             conn,
