@@ -38,12 +38,12 @@ PENDING = (
         "carbon",
         N_("Carbon"),
         "/parks/{park}/carbon",
-        N_("not built yet: waits for the carbon API (park_server/carbon)"),
+        N_("not built yet: needs the carbon API"),
     ),
     NavEntry(
         "reports",
         N_("Reports"),
         "/parks/{park}/reports",
-        N_("not built yet: waits for the monthly report (park_server/reports)"),
+        N_("not built yet: needs the monthly report"),
     ),
 )

@@ -242,7 +242,9 @@ def dashboard(park: str, page: PageDep) -> Response:
             "actual": [
                 [int(ms), float(v)]
                 for ms, v in zip(
-                    pd.DatetimeIndex(actual.index).asi8 // 1_000_000, actual.to_numpy(), strict=True
+                    pd.DatetimeIndex(actual.index).as_unit("ms").asi8,
+                    actual.to_numpy(),
+                    strict=True,
                 )
             ],
         }

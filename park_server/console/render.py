@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal, format_percent
+from babel import Locale
+from babel.numbers import NumberPattern, parse_pattern
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from park_server.locale import BABEL_LOCALE, LANGUAGES, translations
@@ -34,8 +35,9 @@ def number(value: object, lang: str, digits: int | None = None) -> str:
     assert isinstance(value, int | float)
     if digits is None:
         digits = 1 if abs(value) < 1000 else 0
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=BABEL_LOCALE[lang])
+    return str(
+        _pattern("#,##0" + ("." + "0" * digits if digits else "")).apply(value, _locale(lang))
+    )
 
 
 def percent(value: object, lang: str) -> str:
@@ -43,7 +45,17 @@ def percent(value: object, lang: str) -> str:
     if not _is_number(value):
         return "—"
     assert isinstance(value, int | float)
-    return format_percent(value, format="#,##0.0%", locale=BABEL_LOCALE[lang])
+    return str(_pattern("#,##0.0%").apply(value, _locale(lang)))
+
+
+@cache
+def _pattern(pattern: str) -> NumberPattern:
+    return parse_pattern(pattern)  # parsed once: a page formats hundreds of numbers
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(BABEL_LOCALE[lang])
 
 
 def local_time(ts: object, tz: str, fmt: str = "%m-%d %H:%M") -> str:

@@ -12,7 +12,9 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -42,9 +44,10 @@ SOC_PCT = 63.5
 def pinned_app() -> object:
     """The app of the server process, on a running clock pinned to the tests' moment
     (zctest_clock.PINNED), the same that the test process uses (tests/park_server/conftest.py)."""
+    from zctest_clock import PINNED, FakeClock
+
     from park_server import timeutil
     from park_server.app import create_app
-    from zctest_clock import PINNED, FakeClock
 
     timeutil.set_clock(FakeClock(PINNED, running=True))
     return create_app()
@@ -154,8 +157,8 @@ def start_live_server(folder: Path) -> Iterator[LiveServer]:
     try:
         with pinned(FakeClock(running=True)):  # the moment the server's clock starts at
             now = now_ms()
-            end = now - now % QUARTER_MS  # whole quarter-hours of the last 6 hours, every minute
-            samples = _samples(end - 6 * 3_600_000, end, 60_000)
+            end = now - now % QUARTER_MS  # whole quarter-hours of the last 30 hours, every 5 min
+            samples = _samples(end - 30 * 3_600_000, end, 300_000)
             for i in range(0, len(samples), 2000):
                 live.ingest(samples[i : i + 2000], batch=i)
             state = ServerState(server.settings, server.engine)
@@ -163,7 +166,14 @@ def start_live_server(folder: Path) -> Iterator[LiveServer]:
             with Session(server.engine) as session:
                 park = crud.park_config(session, park_id="huolingol")
                 assert isinstance(park, Park)
+                # the day-ahead issue that scores yesterday (10:00 local the day before), and now
+                zone = ZoneInfo(park.timezone)
+                today = datetime.fromtimestamp(now / 1000, zone).replace(
+                    hour=10, minute=0, second=0, microsecond=0
+                )
+                day_ahead = int((today - timedelta(days=2)).timestamp() * 1000)
                 for target in ("pv", "wind", "load"):
+                    assert issue_forecast(session, park, target, now=day_ahead) is not None
                     assert issue_forecast(session, park, target) is not None
             assert plan_park(state, "huolingol", "rolling") is not None
             with Session(server.engine) as session:

@@ -139,6 +139,21 @@ def test_dashboard_shows_the_apis_figures_and_live_values(
             assert el.get_attribute("data-issued") == f["issued"]
             assert float(el.get_attribute("data-first-p50") or "nan") == f["points"][0]["p50"]
             assert page.locator(f"#chart-{target} canvas").count() == 1  # ECharts drew it
+        # forecast accuracy: yesterday is scored, with the API's figures
+        page.click("nav.park-tabs a[href='/parks/huolingol/forecasts']")
+        for target in ("pv", "wind", "load"):
+            days = api.get(
+                "/api/v1/parks/huolingol/forecasts/accuracy", params={"target": target, "days": 30}
+            ).json()
+            scored = [d for d in days if d["nmae"] is not None]
+            assert scored, target
+            row = page.locator(f"#acc-{target} ~ details tr[data-day='{scored[-1]['date']}']")
+            assert (
+                float(row.locator("td").nth(2).get_attribute("data-value") or "nan")
+                == (scored[-1]["nmae"])
+            )
+            assert page.locator(f"#acc-{target} canvas").count() == 1
+        page.go_back()
         # a new sample arrives: the page shows it within a few polls, without a reload
         grid = page.locator(".live[data-meter='grid-main'][data-quantity='active_power_kw']")
         before = grid.inner_text()
@@ -235,30 +250,38 @@ PAGES = {
 def test_screenshots_of_every_page(
     browser: object, live_server: LiveServer, tmp_path: Path
 ) -> None:
-    for size, (w, h) in SIZES.items():
-        for lang in ("zh", "en"):
-            v = Visit(browser, live_server, w, h)
-            try:
-                v.page.goto(f"{live_server.url}/login?lang={lang}")
-                v.page.screenshot(path=str(tmp_path / f"login-{lang}-{size}.png"), full_page=True)
+    """Every page at both sizes in zh (the default), the overview and dashboard in en too."""
+    v = Visit(browser, live_server)
+    shots: list[Path] = []
+
+    def shoot(name: str, path: str, lang: str, size: str) -> None:
+        v.page.goto(f"{live_server.url}{path}{'&' if '?' in path else '?'}lang={lang}")
+        if name == "api-docs":
+            v.page.wait_for_selector(".swagger-ui .info", timeout=10_000)
+        else:
+            v.page.wait_for_load_state("networkidle")
+        shot = tmp_path / f"{name}-{lang}-{size}.png"
+        v.page.screenshot(path=str(shot), full_page=True)
+        shots.append(shot)
+
+    try:
+        for size, (w, h) in SIZES.items():
+            v.page.set_viewport_size({"width": w, "height": h})
+            if size == "1366":
+                shoot("login", "/login", "zh", size)
                 v.sign_in("ada", "/")
-                for name, path in PAGES.items():
-                    if name == "login":
-                        continue
-                    v.page.goto(f"{live_server.url}{path}")
-                    if name == "api-docs":
-                        v.page.wait_for_selector(".swagger-ui .info", timeout=10_000)
-                    else:
-                        v.page.wait_for_load_state("networkidle")
-                    v.page.screenshot(
-                        path=str(tmp_path / f"{name}-{lang}-{size}.png"), full_page=True
-                    )
-            finally:
-                v.close()
-    shots = sorted(tmp_path.glob("*.png"))
-    assert len(shots) == len(PAGES) * len(SIZES) * 2
+            for name, path in PAGES.items():
+                if name != "login":
+                    shoot(name, path, "zh", size)
+            for name in ("overview", "dashboard"):
+                shoot(name, PAGES[name], "en", size)
+        shoot("login", "/login", "zh", "1024")  # signed in: the form is the same
+    finally:
+        v.close()
+    assert len(shots) == (len(PAGES) + 2) * len(SIZES)
+    assert all(s.stat().st_size > 10_000 for s in shots)
     keep = REPO / "docs" / "screenshots"
     if keep.is_dir():  # the README's tour: refreshed from the newest run
         for shot in shots:
-            if "-zh-1366" in shot.name or shot.name.startswith(("dashboard-en", "overview-en")):
+            if shot.name.endswith("-1366.png") or shot.name.startswith("dashboard-zh-1024"):
                 shutil.copy(shot, keep / shot.name)

@@ -87,16 +87,16 @@
       legend: {top: 0, data: [labels.measured, labels.p50, labels.band]},
       xAxis: axisTime, yAxis: {type: "value", axisLabel: {formatter: fmt}},
       series: [
-        {name: labels.band + "-lo", type: "line", stack: "band", symbol: "none", lineStyle: {opacity: 0},
-         data: f.points.map(function (p, i) { return [ts[i], p.p10]; }), tooltip: {show: false}},
-        {name: labels.band, type: "line", stack: "band", symbol: "none", lineStyle: {opacity: 0},
-         areaStyle: {color: "rgba(46,125,200,0.22)"}, color: "rgba(46,125,200,0.5)",
-         // the band is drawn as P10 plus the P90−P10 width stacked on it; the tooltip shows P90
-         data: f.points.map(function (p, i) { return [ts[i], p.p90 - p.p10]; }),
-         tooltip: {valueFormatter: function () { return ""; }}},
-        {name: labels.p50, type: "line", symbol: "none", color: "#2e7dc8", lineStyle: {type: "dashed", width: 2},
+        // the band: P90 filled, then P10 filled with the background on top of it
+        {name: labels.band, type: "line", symbol: "none", lineStyle: {width: 0}, color: "rgba(46,125,200,0.45)",
+         areaStyle: {color: "rgba(46,125,200,0.22)", opacity: 1}, z: 1,
+         data: f.points.map(function (p, i) { return [ts[i], p.p90]; })},
+        {name: labels.band + " P10", type: "line", symbol: "none", lineStyle: {width: 0}, color: "#fff",
+         areaStyle: {color: "#fff", opacity: 1}, z: 2, tooltip: {show: false},
+         data: f.points.map(function (p, i) { return [ts[i], p.p10]; })},
+        {name: labels.p50, type: "line", symbol: "none", color: "#2e7dc8", z: 3, lineStyle: {type: "dashed", width: 2},
          data: f.points.map(function (p, i) { return [ts[i], p.p50]; })},
-        {name: labels.measured, type: "line", symbol: "none", color: "#1b5e20", lineStyle: {width: 2},
+        {name: labels.measured, type: "line", symbol: "none", color: "#1b5e20", z: 4, lineStyle: {width: 2},
          data: f.actual}
       ]
     });
