@@ -211,7 +211,7 @@ def _trapezoid_kwh(t: list[float], p: list[float]) -> float:
 def test_every_counter_advances_by_the_integral_of_its_power(tmp_path: Path) -> None:
     """Over a fake hour, read every 60 s: each counter's increase is the trapezoid of the power
     read (± 1 %), on the counter that counts the flow's direction; the other one stands still."""
-    start = JUNE_NOON + timedelta(hours=2)  # 14:00 local: PV, wind and imports all flowing
+    start = JUNE_NOON  # noon to 13:00 local: PV, wind (seed 1) and imports all flowing
     meters = [
         "grid-main",
         "wind-zhn",
@@ -337,3 +337,22 @@ def test_state_of_charge_follows_the_battery_power_within_its_limits(tmp_path: P
         rig.clock.advance(0.001)
         grid_idle = rig.read("grid-main")["active_power_kw"]
     assert grid_idle - grid_discharging == pytest.approx(80_000, rel=0.01)
+
+
+def test_a_meter_installed_the_other_way_round_shows_the_reverse(tmp_path: Path) -> None:
+    """sign: -1 - its power is negated and its counters swapped (the server turns them back)."""
+    meters = [
+        m.model_copy(update={"sign": -1}) if m.id == "grid-main" else m for m in HUOLINGOL.meters
+    ]
+    reversed_park = HUOLINGOL.model_copy(update={"meters": meters})
+    times, power, rows = [], [], []
+    with running(tmp_path, reversed_park, JUNE_NOON) as rig:
+        for _ in range(11):
+            times.append(rig.clock())
+            rows.append(rig.read("grid-main"))
+            power.append(rows[-1]["active_power_kw"])
+            rig.clock.advance(60)
+    assert max(power) < -100_000  # the park imports, seen from the other side
+    exported = rows[-1]["energy_export_kwh"] - rows[0]["energy_export_kwh"]
+    assert exported == pytest.approx(-_trapezoid_kwh(times, power), rel=0.01)
+    assert rows[-1]["energy_import_kwh"] == pytest.approx(rows[0]["energy_import_kwh"], abs=0.5)
