@@ -1,4 +1,4 @@
-"""Server-side commands: server, db upgrade, parks sync, users add, gateways add."""
+"""Server-side commands: server, db upgrade, parks sync, users add, gateways add/broker."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from config.errors import UsageError
-from park_server.db import crud
+from config.gateway import check_mqtt_url
+from config.redact import redact
+from park_server.db import broker_auth, crud
 from park_server.db.engine import make_engine
 from park_server.db.migrate import upgrade
 from park_server.db.tables import ParkRow
@@ -111,8 +114,69 @@ def run_gateways_add(args: argparse.Namespace) -> int:
                 f"--park: no park {args.park!r} in the database (run zcpark parks sync)"
             )
         key = crud.create_gateway(session, park_id=args.park, gateway_id=args.gateway)
-    print(key)
+        creds = broker_auth.issue_credentials(session, park_id=args.park, gateway_id=args.gateway)
+        broker_url = _gateway_broker_url(args.broker_url)
+        uplink = {"mqtt": creds.mqtt_url(broker_url), "setpoint_key": creds.setpoint_key}
+        if args.uplink_out:
+            broker_auth.write_private(
+                Path(args.uplink_out),
+                f"# uplink of gateway {args.gateway} (park {args.park}): merge into its file\n"
+                + yaml.safe_dump({"uplink": uplink}, sort_keys=False),
+            )
+        if args.mosquitto_passwd or args.mosquitto_acl:
+            _write_broker_files(session, args)
+    print(key)  # alone on its line: outside tools read it (DESIGN.md §7)
+    if args.uplink_out:
+        print(f"uplink credentials written to {args.uplink_out}", file=sys.stderr)
+    else:
+        print(f"uplink.mqtt: {uplink['mqtt']}", file=sys.stderr)
+        print(f"uplink.setpoint_key: {uplink['setpoint_key']}", file=sys.stderr)
     return 0
+
+
+def run_gateways_broker(args: argparse.Namespace) -> int:
+    """``zcpark gateways broker --mosquitto-passwd FILE --mosquitto-acl FILE``: write the broker's
+    password and ACL files for every gateway again (after a server password change, or when the
+    files were lost), without handing out new credentials."""
+    engine = _engine()
+    with Session(engine) as session:
+        _write_broker_files(session, args)
+    return 0
+
+
+def _gateway_broker_url(url: str | None) -> str:
+    """The broker a gateway connects to: --broker-url, else ZCPARK_MQTT_URL's host, else
+    mqtt://127.0.0.1:1883 (the credentials of the URL are replaced by the gateway's)."""
+    chosen = url or get_settings().mqtt_url or "mqtt://127.0.0.1:1883"
+    try:
+        check_mqtt_url(chosen)
+    except ValueError as exc:
+        raise UsageError(f"--broker-url: {redact(str(exc))}") from None
+    return chosen
+
+
+def _write_broker_files(session: Session, args: argparse.Namespace) -> None:
+    if not (args.mosquitto_passwd and args.mosquitto_acl):
+        missing = "--mosquitto-acl" if args.mosquitto_passwd else "--mosquitto-passwd"
+        raise UsageError(f"{missing}: required with the other (the two files go together)")
+    for opt in ("mosquitto_passwd", "mosquitto_acl"):
+        folder = Path(getattr(args, opt)).parent
+        if not folder.is_dir():
+            raise UsageError(f"--{opt.replace('_', '-')}: folder {str(folder)!r} does not exist")
+    try:
+        n = broker_auth.write_broker_files(
+            session,
+            passwd=Path(args.mosquitto_passwd),
+            acl=Path(args.mosquitto_acl),
+            server_url=get_settings().mqtt_url,
+        )
+    except ValueError as exc:
+        raise UsageError(f"ZCPARK_MQTT_URL: {exc}") from None
+    print(
+        f"broker files written: {args.mosquitto_passwd}, {args.mosquitto_acl} ({n} gateways "
+        "and the server); reload Mosquitto (kill -HUP) to apply them",
+        file=sys.stderr,
+    )
 
 
 def run_report(args: argparse.Namespace) -> int:

@@ -191,3 +191,63 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'zcpark.db'}"
     fresh: PgDatabase = request.getfixturevalue("pg_fresh")
     return fresh.url
+
+
+@dataclass
+class SecuredBroker(Broker):
+    """A Mosquitto of the test's own that takes only the users of ``password_file``, each
+    confined by ``acl_file`` (``allow_anonymous false``); ``reload()`` re-reads both (SIGHUP)."""
+
+    password_file: Path | None = None
+    acl_file: Path | None = None
+
+    def start(self) -> None:
+        assert self.workdir is not None and self.password_file and self.acl_file
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} {self.host}\n"
+            "allow_anonymous false\n"
+            f"password_file {self.password_file}\n"
+            f"acl_file {self.acl_file}\n"
+            "persistence false\n"
+            "log_type error\nlog_type warning\nlog_type notice\n"
+            # run as root (CI), Mosquitto would read the 0600 files as user mosquitto, and fail
+            + ("user root\n" if os.geteuid() == 0 else "")
+        )
+        log = open(self.workdir / "mosquitto.log", "ab")  # noqa: SIM115 - owned by the process
+        self.process = subprocess.Popen(
+            ["mosquitto", "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 10
+        while not port_open(self.host, self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mosquitto did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def reload(self) -> None:
+        import signal
+
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+
+
+@pytest.fixture
+def secured_broker(tmp_path: Path) -> Iterator[SecuredBroker]:
+    """A SecuredBroker, not yet started: write its files, set ``password_file``/``acl_file``
+    (default ``passwd``/``acl`` in its folder), then call ``start()``."""
+    if shutil.which("mosquitto") is None:
+        service_unavailable("no 'mosquitto' binary to start a broker of the test's own")
+    workdir = tmp_path / "mosquitto-secured"
+    workdir.mkdir(parents=True, exist_ok=True)
+    broker = SecuredBroker(
+        "127.0.0.1",
+        free_port(),
+        workdir=workdir,
+        password_file=workdir / "passwd",
+        acl_file=workdir / "acl",
+    )
+    try:
+        yield broker
+    finally:
+        broker.stop()

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "parks sync": "park_server.cli:run_parks_sync",
     "users add": "park_server.cli:run_users_add",
     "gateways add": "park_server.cli:run_gateways_add",
+    "gateways broker": "park_server.cli:run_gateways_broker",
     "report": "park_server.cli:run_report",
 }
 
@@ -80,6 +81,13 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     q = gsub.add_parser("add", help="register a gateway and print its key once")
     q.add_argument("gateway")
     q.add_argument("--park", required=True)
+    q.add_argument("--broker-url", help="the broker the gateway uses (default ZCPARK_MQTT_URL's)")
+    q.add_argument("--uplink-out", metavar="FILE", help="write its uplink credentials (YAML)")
+    q.add_argument("--mosquitto-passwd", metavar="FILE", help="rewrite the broker's password file")
+    q.add_argument("--mosquitto-acl", metavar="FILE", help="rewrite the broker's ACL file")
+    q = gsub.add_parser("broker", help="write the broker's password and ACL files again")
+    q.add_argument("--mosquitto-passwd", metavar="FILE", required=True)
+    q.add_argument("--mosquitto-acl", metavar="FILE", required=True)
 
     p = sub.add_parser("forecast", help="forecasting")
     fsub = p.add_subparsers(dest="forecast_command", metavar="ACTION", required=True)

@@ -69,6 +69,15 @@ class GatewayRow(SQLModel, table=True):
     last_batch: int | None = Field(default=None, sa_column=Column(BigInteger))
     dropped_samples: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     rejected_samples: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    #: the gateway's broker password as Mosquitto's PBKDF2-SHA512 ``$7$`` hash (broker_auth)
+    broker_password_hash: str | None = Field(default=None, max_length=200)
+    #: the HMAC-SHA256 key the server signs this gateway's setpoints with (hex; the gateway
+    #: file's ``uplink.setpoint_key``); None: setpoints go out unsigned
+    setpoint_key: str | None = Field(default=None, max_length=64)
+    #: the gateway's clock minus the server's [s] (newest sample of its newest batch against the
+    #: receipt time), and when it was measured [epoch ms]
+    clock_offset_s: float | None = None
+    clock_checked_ms: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class Measurement(SQLModel, table=True):
@@ -312,9 +321,7 @@ class ReportRevisionRow(SQLModel, table=True):
     the report model as JSON is what was issued; a new revision is a new row."""
 
     __tablename__ = "report_revision"
-    __table_args__ = (
-        Index("ux_report_revision", "park_id", "month", "revision", unique=True),
-    )
+    __table_args__ = (Index("ux_report_revision", "park_id", "month", "revision", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     park_id: str = Field(max_length=63)
     month: str = Field(max_length=7)
