@@ -65,7 +65,7 @@ def meter_completeness(inp: CarbonInputs) -> list[MeterCompleteness]:
     ts_ms = epoch_ms(pd.DatetimeIndex(df["ts"]))
     has = df["kwh"].notna().to_numpy()
     out: list[MeterCompleteness] = []
-    meters = df["meter"].to_numpy()
+    meters = df["meter"].astype(str).to_numpy()
     for spec in inp.meters:
         mask = (meters == spec.id) & has
         seen = np.isin(starts, ts_ms[mask])
@@ -140,8 +140,9 @@ def interval_table(inp: CarbonInputs) -> IntervalTable:
         if "available_kwh" in df.columns
         else np.full(len(df), np.nan)
     )
-    roles = df["meter"].map(lambda m: spec[m].role).to_numpy()
-    owners = df["meter"].map(lambda m: spec[m].enterprise or "").to_numpy()
+    names = df["meter"].astype(str)  # the query layer hands a categorical column
+    roles = names.map({k: m.role for k, m in spec.items()}).to_numpy()
+    owners = names.map({k: m.enterprise or "" for k, m in spec.items()}).to_numpy()
     enterprises = inp.settings.enterprise_ids
     columns = role_columns(prim, enterprises)
     sums = {c: np.zeros(n) for c in columns}
@@ -180,8 +181,6 @@ def interval_table(inp: CarbonInputs) -> IntervalTable:
             sums["consumption_kwh"] += sign * sums[col]
             counts["consumption_kwh"] += counts[col]
     # complete: every primary meter has a value in the interval
-    reporting = np.zeros(n, dtype=np.int64)
-    np.add.at(reporting, pos, 1)
     dup_free = df.assign(_p=pos).drop_duplicates(["_p", "meter"])
     reporting = np.bincount(dup_free["_p"].to_numpy(), minlength=n)
     complete = (reporting >= len(prim)).astype(int)

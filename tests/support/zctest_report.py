@@ -106,3 +106,82 @@ def html_cells(page: str) -> dict[str, tuple[str, str]]:
 def xlsx_sheets(data: bytes) -> dict[str, list[tuple[Any, ...]]]:
     wb = load_workbook(BytesIO(data), data_only=True)
     return {ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+
+
+def enter_synthetic_month(client: Any, headers: dict[str, str]) -> None:
+    """Everything a manager enters for the synthetic month, through the carbon API (as
+    tests/park_server/carbon_api/test_carbon_month.py does)."""
+    from zctest_carbon_park import alu_profile_body, csv_upload, profiled_trade_row
+
+    url = "/api/v1/parks/synthpark"
+    h = headers
+    r = client.post(
+        f"{url}/certificates", content=csv_upload(), headers={**h, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    r = client.post(f"{url}/certificates", json=[profiled_trade_row()], headers=h)
+    assert r.status_code == 200, r.text
+    (trade_id,) = r.json()["ids"]
+    r = client.post(f"{url}/trades/{trade_id}/profile", json=alu_profile_body(), headers=h)
+    assert r.status_code == 200, r.text
+    entries = [
+        {
+            "enterprise": "alu",
+            "production_t": 220.0,
+            "output_10k_yuan": 1800.0,
+            "fuels": {"diesel_t": 2.0},
+        },
+        {
+            "enterprise": "bat",
+            "output_10k_yuan": 500.0,
+            "fuels": {"natural_gas_m3": 10000.0, "purchased_heat_gj": 100.0},
+        },
+    ]
+    guide = {"solid_waste_utilisation": 0.85, "waste_heat_utilisation": 0.4, "water_reuse": 0.9}
+    r = client.put(f"{url}/inputs/2026-11", json={"entries": entries, "guide": guide}, headers=h)
+    assert r.status_code == 200, r.text
+    before = synth.YEAR_BEFORE[None]
+    r = client.put(
+        f"{url}/inputs/2026-10",
+        json={
+            "entries": [
+                {
+                    "enterprise": None,
+                    "production_t": before.production_t,
+                    "output_10k_yuan": before.output_10k_yuan,
+                    "recorded_carbon_t": before.carbon_t,
+                    "recorded_energy_tce": before.energy_tce,
+                }
+            ]
+        },
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    (december,) = synth.LAST_YEAR[None]
+    r = client.put(
+        f"{url}/inputs/{december.month}",
+        json={
+            "entries": [
+                {
+                    "enterprise": None,
+                    "recorded_carbon_t": december.carbon_t,
+                    "recorded_energy_tce": december.energy_tce,
+                }
+            ]
+        },
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    budgets = [
+        {
+            "enterprise": b.enterprise,
+            "carbon_t": b.carbon_t,
+            "energy_tce": b.energy_tce,
+            "t_co2_per_t_product": b.t_co2_per_t_product,
+        }
+        for b in synth.BUDGETS
+    ]
+    r = client.put(f"{url}/budgets/2026", json={"budgets": budgets}, headers=h)
+    assert r.status_code == 200, r.text
+    r = client.post(f"{url}/offsets", json=[o.model_dump() for o in synth.OFFSETS], headers=h)
+    assert r.status_code == 200, r.text
