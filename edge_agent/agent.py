@@ -13,6 +13,7 @@ import contextlib
 import functools
 import logging
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -22,7 +23,7 @@ from typing import Any
 from config import Gateway, load_gateway
 from config.gateway import ModbusRtuBus, ModbusTcpBus, MqttBus
 from config.loader import gateway_profiles
-from edge_agent.buffer import Buffer, SampleSink
+from edge_agent.buffer import Buffer, Sample, SampleSink
 from edge_agent.modbus import Line, ModbusDevice
 from edge_agent.mqtt_meters import MqttMeters
 from edge_agent.setpoints import SetpointManager
@@ -49,6 +50,9 @@ class Agent:
             buffer_path = self.path.parent / buffer_path
         self.buffer = Buffer(buffer_path, self.gw.buffer.max_mb)
         self.sink = SampleSink(self.buffer)
+        #: samples read from devices and site MQTT meters since the agent started
+        self.samples_read = 0
+        self._read_lock = threading.Lock()
         self.events: deque[tuple[float, str, str]] = deque(maxlen=200)
         self.lines: dict[str, Line] = {}
         self.devices: dict[str, ModbusDevice] = {}
@@ -60,14 +64,14 @@ class Agent:
                 continue
             line = self._line(bus, device.host, device.port)
             self.devices[device.meter] = ModbusDevice(
-                device, profiles[device.meter], line, self.sink.emit, self.event
+                device, profiles[device.meter], line, self._emit, self.event
             )
         for bus in self.gw.buses:
             if isinstance(bus, MqttBus):
                 devs = [d for d in self.gw.devices if d.bus == bus.name]
                 if devs:
-                    self.mqtt.append(MqttMeters(bus, devs, self.sink.emit))
-        self.setpoints = SetpointManager(self.devices, self.event)
+                    self.mqtt.append(MqttMeters(bus, devs, self._emit))
+        self.setpoints = SetpointManager(self.devices, self.event, key=self.gw.uplink.setpoint_key)
         self._setpoint_inbox: asyncio.Queue[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.uplink = Uplink(self.gw, self.buffer, self._setpoints_from_thread)
@@ -81,6 +85,11 @@ class Agent:
         if key not in self.lines:
             self.lines[key] = Line(key, bus, host, port)
         return self.lines[key]
+
+    def _emit(self, samples: list[Sample]) -> None:
+        with self._read_lock:
+            self.samples_read += len(samples)
+        self.sink.emit(samples)
 
     def event(self, kind: str, message: str) -> None:
         self.events.append((time.time(), kind, message))
@@ -114,6 +123,11 @@ class Agent:
             "unwritten_samples": sink["unwritten_samples"],
             "acks_ignored": self.uplink.acks_ignored,
             "receive_errors": self.uplink.receive_errors,
+            # counters since the agent started (docs/edge.md)
+            "samples_read": self.samples_read,
+            "batches_sent": self.uplink.sent,
+            "batches_acked": self.uplink.acked,
+            "queue_batches": st["queue_batches"],
         }
 
     def _tasks(self, stop: asyncio.Event) -> dict[str, Callable[[], Awaitable[None]]]:

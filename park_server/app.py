@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from park_server import console
-from park_server.api import auth, carbon, dispatch, errors, ingest, parks
+from park_server.api import auth, carbon, dispatch, errors, ingest, metrics, parks
 from park_server.api import forecasts as forecast_routes
 from park_server.api import reports as report_routes
 from park_server.db.engine import make_engine
@@ -77,6 +77,7 @@ def create_app(
     api.include_router(forecast_routes.router)
     api.include_router(carbon.router)
     api.include_router(report_routes.router)
+    api.include_router(metrics.router)
 
     @api.get("/health", tags=["health"], responses={503: {"description": "database away"}})
     def health() -> Any:

@@ -47,6 +47,9 @@ class Settings(BaseModel):
     dispatch_interval_s: float = Field(default=900.0, gt=0)
     #: a measured state of charge older than this is not used: the plan estimates it instead
     soc_max_age_s: float = Field(default=900.0, gt=0)
+    #: the bearer token a Prometheus scraper sends for /api/v1/metrics; None: open to loopback
+    #: clients only (an admin's token is accepted either way)
+    metrics_token: str | None = Field(default=None, min_length=16)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -78,6 +81,7 @@ class Settings(BaseModel):
             "ZCPARK_TRUSTED_PROXIES": "trusted_proxies",
             "ZCPARK_MAX_BODY_BYTES": "max_body_bytes",
             "ZCPARK_LOGIN_ATTEMPTS_PER_MINUTE": "login_attempts_per_minute",
+            "ZCPARK_METRICS_TOKEN": "metrics_token",
         }
         for key, field in mapping.items():
             if env.get(key):

@@ -31,12 +31,23 @@ class Counters:
     batches_rejected: int = 0
     weather_rows_rejected: int = 0
     plans_failed: int = 0
+    #: samples refused, by the class of their reason (:func:`reject_class`)
+    rejects_by_class: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **kw: int) -> None:
         with self.lock:
             for k, v in kw.items():
                 setattr(self, k, getattr(self, k) + v)
+
+    def note_rejects(self, rejected: list[dict[str, Any]]) -> None:
+        """Count refused samples (ingest's ``rejected`` list) by the class of their reason."""
+        if not rejected:
+            return
+        classes = [reject_class(str(r.get("reason", ""))) for r in rejected]
+        with self.lock:
+            for c in classes:
+                self.rejects_by_class[c] = self.rejects_by_class.get(c, 0) + 1
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -50,6 +61,60 @@ class Counters:
                 "weather_rows_rejected",
             )
         }
+
+
+#: a refused sample's reason begins with the field it is about (park_server.ingest.batches)
+_REJECT_PREFIXES = (
+    ("unknown meter", "meter"),
+    ("unknown quantity", "quantity"),
+    ("value", "value"),
+    ("quality", "quality"),
+)
+
+
+def reject_class(reason: str) -> str:
+    """The class of a refused sample's reason: meter, quantity, value, quality, ts_future,
+    ts_past, ts (unreadable time stamp), sample (not an object) or other."""
+    for prefix, cls in _REJECT_PREFIXES:
+        if reason.startswith(prefix):
+            return cls
+    if reason.startswith("ts"):
+        if "in the future" in reason:
+            return "ts_future"
+        if "in the past" in reason:
+            return "ts_past"
+        return "ts"
+    if reason.startswith("a sample"):
+        return "sample"
+    return "other"
+
+
+class LatencyHistogram:
+    """Cumulative counts of latencies [s] under fixed bounds, their sum and count (thread-safe);
+    read by the /metrics collector as a Prometheus histogram."""
+
+    BOUNDS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(self.BOUNDS_S) + 1)  # the last: above every bound
+        self.sum_s = 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, seconds: float) -> None:
+        i = next((k for k, b in enumerate(self.BOUNDS_S) if seconds <= b), len(self.BOUNDS_S))
+        with self._lock:
+            self.counts[i] += 1
+            self.sum_s += seconds
+
+    def snapshot(self) -> tuple[list[tuple[str, int]], float]:
+        """Cumulative ``(upper bound, count)`` pairs ending with ``+Inf``, and the sum [s]."""
+        with self._lock:
+            counts, total = list(self.counts), self.sum_s
+        out, run = [], 0
+        for bound, n in zip((*map(str, self.BOUNDS_S), "+Inf"), counts, strict=True):
+            run += n
+            out.append((bound, run))
+        return out, total
 
 
 class LoginLimiter:
@@ -183,6 +248,8 @@ class ServerState:
         self.settings = settings
         self.engine = engine
         self.counters = Counters()
+        #: MQTT telemetry from receipt to the publication of its ack [s]
+        self.ack_latency = LatencyHistogram()
         self.limiter = LoginLimiter(
             settings.login_attempts_per_minute,
             settings.login_attempts_per_minute_per_address,

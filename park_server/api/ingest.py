@@ -183,4 +183,5 @@ def _ingest(state: ServerState, park_id: str, gateway_id: str, body: Any) -> dic
         samples_duplicate=result.duplicates,
         samples_rejected=len(result.rejected),
     )
+    state.counters.note_rejects(result.rejected)
     return result.as_dict()

@@ -12,6 +12,7 @@ import json
 import logging
 import queue
 import threading
+import time
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,7 +73,8 @@ class MqttLink:
         self.client = make_client(url, self.client_id)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
-        self.inbox: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=10_000)
+        #: (topic, payload, monotonic time of receipt [s])
+        self.inbox: queue.Queue[tuple[str, bytes, float] | None] = queue.Queue(maxsize=10_000)
         self.connected = threading.Event()
         self.weather_topics: dict[str, Park] = {}
         self._worker = threading.Thread(target=self._work, name="zcpark-ingest", daemon=True)
@@ -132,7 +134,7 @@ class MqttLink:
                 limit,
             )
             return
-        self.inbox.put((msg.topic, bytes(msg.payload)))
+        self.inbox.put((msg.topic, bytes(msg.payload), time.monotonic()))
 
     def _work(self) -> None:
         # one session for the worker's life: no pool checkout (and pre-ping) per batch
@@ -142,7 +144,7 @@ class MqttLink:
             if item is None:
                 self._session.close()
                 return
-            topic_name, payload = item
+            topic_name, payload, received = item
             try:
                 if topic_name in self.weather_topics:
                     park_cfg = self.weather_topics[topic_name]
@@ -153,7 +155,7 @@ class MqttLink:
                     continue
                 park, gateway, leaf = parts[2], parts[3], parts[4]
                 if leaf == "telemetry":
-                    self._telemetry(park, gateway, payload)
+                    self._telemetry(park, gateway, payload, received)
                 elif leaf == "status":
                     self._status(park, gateway, payload)
             except Exception as exc:  # one bad message (or a lost database) must never stop ingest
@@ -165,7 +167,9 @@ class MqttLink:
                 self._session.close()
                 self._session = Session(self.state.engine)
 
-    def _telemetry(self, park: str, gateway: str, payload: bytes) -> None:
+    def _telemetry(
+        self, park: str, gateway: str, payload: bytes, received: float | None = None
+    ) -> None:
         counters = self.state.counters
         session = self._session
         if not self.state.gateway_known(session, park, gateway):
@@ -212,6 +216,7 @@ class MqttLink:
             samples_duplicate=result.duplicates,
             samples_rejected=len(result.rejected),
         )
+        counters.note_rejects(result.rejected)
         if result.rejected:
             log.warning(
                 "batch %s from %s/%s: %d samples rejected, first: %s",
@@ -226,6 +231,8 @@ class MqttLink:
             publish_in_force(self.state, park, gateway)
         if result.batch is not None:
             self.publish(park, gateway, "ack", {"batch": result.batch})
+            if received is not None:
+                self.state.ack_latency.observe(time.monotonic() - received)
 
     def _status(self, park: str, gateway: str, payload: bytes) -> None:
         if len(payload) > STATUS_MAX_BYTES:  # a status is a few hundred bytes: not stored
@@ -252,7 +259,7 @@ class MqttLink:
             session.connection().execute(
                 text(
                     "UPDATE gateway SET online = :o, status_json = :s, last_status_ms = :t, "
-                    "dropped_samples = CASE WHEN :d IS NULL THEN dropped_samples ELSE :d END "
+                    "dropped_samples = COALESCE(CAST(:d AS BIGINT), dropped_samples) "
                     "WHERE park_id = :p AND id = :g"
                 ),
                 {

@@ -1,38 +1,87 @@
 """Background jobs (APScheduler): rollups, alarms, forecasts, dispatch and reports.
 
 With several server instances on one PostgreSQL only the holder of an advisory lock runs the jobs;
-the others try to take it at every tick, so a new leader takes over within one tick when the old
-one stops. A job that fails is logged and retried after ``retry_seconds``.
+the others try to take it every ``LEADER_TICK_S`` (and before every job), so a new leader takes
+over within that tick when the old one stops or dies (PostgreSQL frees the lock as soon as the dead
+instance's connection closes). A job that fails is logged and retried after ``retry_seconds``.
+
+While the database is away nothing logs a traceback per tick: the scheduler logs one line when
+it goes (``jobs paused: …``) and one when it is back (``jobs resume …``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from park_server.db.engine import is_postgres
-from park_server.state import ServerState
+from park_server.state import ServerState, is_connection_error
 
 log = logging.getLogger("zcpark.scheduler")
 
 LOCK_CLASS = 0x7A63  # "zc"; the second key is the schema's hash, so deployments sharing a
 # database in different schemas elect their leaders independently
+#: how often a follower tries to take the lock (and the leader checks it still holds it) [s]
+LEADER_TICK_S = 5.0
+#: TCP keepalives of the lock's connection (both ends): idle [s], probe interval [s], probes
+KEEPALIVE_IDLE_S, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT = 10, 5, 3
+
+
+class DatabaseWatch:
+    """The scheduler's view of the database: one log line per change (away / back), never a
+    traceback per tick while it is away."""
+
+    def __init__(self) -> None:
+        self.away_since: float | None = None
+        self._lock = threading.Lock()
+
+    def failed(self, exc: BaseException) -> bool:
+        """Whether ``exc`` means the database is away (logged once per outage)."""
+        if not is_connection_error(exc):
+            return False
+        with self._lock:
+            if self.away_since is None:
+                self.away_since = time.monotonic()
+                orig = getattr(exc, "orig", None) or exc
+                reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0][:200]
+                log.warning("jobs paused: database unavailable: %s", reason)
+        return True
+
+    def worked(self) -> None:
+        with self._lock:
+            if self.away_since is not None:
+                log.warning(
+                    "jobs resume: database reachable again after %.0f s",
+                    time.monotonic() - self.away_since,
+                )
+                self.away_since = None
 
 
 class Leadership:
     """Holds PostgreSQL's advisory lock on a connection of its own; on SQLite always the leader."""
 
-    def __init__(self, state: ServerState) -> None:
+    def __init__(self, state: ServerState, watch: DatabaseWatch | None = None) -> None:
         self.state = state
+        self.watch = watch or DatabaseWatch()
         self._conn: Connection | None = None
+        self._engine: Engine | None = None
         self._held = False
         self._lock = threading.Lock()
+        #: monotonic time [s] this instance took the lock (None while it does not hold it)
+        self.since: float | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this instance led at its last check (for /metrics; checks nothing itself)."""
+        return self._held or not is_postgres(self.state.engine)
 
     def is_leader(self) -> bool:
         if not is_postgres(self.state.engine):
@@ -40,12 +89,11 @@ class Leadership:
         with self._lock:
             try:
                 if self._conn is None:
-                    self._conn = self.state.engine.connect().execution_options(
-                        isolation_level="AUTOCOMMIT"
-                    )
+                    self._conn = self._connect()
                     self._held = False
                 if self._held:
                     self._conn.execute(text("SELECT 1"))  # the lock lives as long as this session
+                    self.watch.worked()
                     return True
                 self._held = bool(
                     self._conn.execute(
@@ -53,11 +101,44 @@ class Leadership:
                         {"c": LOCK_CLASS},
                     ).scalar_one()
                 )
+                self.watch.worked()
+                if self._held:
+                    self.since = time.monotonic()
+                    log.info("this instance leads the scheduled jobs now")
                 return self._held
-            except Exception:
-                log.exception("leadership check failed; not running jobs this tick")
+            except Exception as exc:
+                if not self.watch.failed(exc):
+                    log.exception("leadership check failed; not running jobs this tick")
+                if self._held:
+                    log.warning("this instance no longer leads the scheduled jobs")
                 self._drop()
                 return False
+
+    def _connect(self) -> Connection:
+        """The lock's own connection, with TCP keepalives on both ends: a leader whose host dies
+        or is cut off loses the lock within ~25 s (PostgreSQL ends its session), and learns it
+        within ~20 s (its own checks fail), instead of after the kernel's two hours."""
+        if self._engine is None:
+            self._engine = create_engine(
+                self.state.engine.url,
+                poolclass=NullPool,
+                connect_args={
+                    "keepalives": 1,
+                    "keepalives_idle": KEEPALIVE_IDLE_S,
+                    "keepalives_interval": KEEPALIVE_INTERVAL_S,
+                    "keepalives_count": KEEPALIVE_COUNT,
+                    "tcp_user_timeout": 20_000,
+                    "connect_timeout": 5,
+                },
+            )
+        conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        for name, value in (
+            ("tcp_keepalives_idle", KEEPALIVE_IDLE_S),
+            ("tcp_keepalives_interval", KEEPALIVE_INTERVAL_S),
+            ("tcp_keepalives_count", KEEPALIVE_COUNT),
+        ):
+            conn.execute(text(f"SET {name} = {int(value)}"))
+        return conn
 
     def release(self) -> None:
         with self._lock:
@@ -70,6 +151,9 @@ class Leadership:
                 except Exception:
                     log.exception("could not release the scheduler lock")
             self._drop()
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
 
     def _drop(self) -> None:
         if self._conn is not None:
@@ -79,12 +163,14 @@ class Leadership:
             finally:
                 self._conn = None
                 self._held = False
+                self.since = None
 
 
 class Jobs:
     def __init__(self, state: ServerState, retry_seconds: float = 10.0) -> None:
         self.state = state
-        self.leadership = Leadership(state)
+        self.watch = DatabaseWatch()
+        self.leadership = Leadership(state, self.watch)
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.retry_seconds = retry_seconds
         self.runs: dict[str, int] = {}
@@ -136,9 +222,11 @@ class Jobs:
             try:
                 func(self.state)
                 self.runs[name] = self.runs.get(name, 0) + 1
-            except Exception:
+                self.watch.worked()
+            except Exception as exc:
                 self.failures[name] = self.failures.get(name, 0) + 1
-                log.exception("job %s failed; retrying in %.0f s", name, self.retry_seconds)
+                if not self.watch.failed(exc):  # the database away: one line per outage
+                    log.exception("job %s failed; retrying in %.0f s", name, self.retry_seconds)
                 if not retry:
                     self.scheduler.add_job(
                         lambda: run(retry=True),
@@ -151,6 +239,16 @@ class Jobs:
         return run
 
     def start(self) -> None:
+        if is_postgres(self.state.engine):  # take over within a tick, whatever the job periods
+            self.scheduler.add_job(
+                self.leadership.is_leader,
+                "interval",
+                seconds=LEADER_TICK_S,
+                id="leadership",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
+            )
         self.scheduler.start()
 
     def stop(self) -> None:
