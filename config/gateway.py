@@ -35,6 +35,9 @@ class Uplink(Frozen):
     client_id: str | None = None
     keepalive_s: int = Field(30, ge=5, le=3600)
     status_interval_s: float = Field(30.0, gt=0, le=3600)
+    #: the key the server signs this gateway's setpoints with (hex, from `zcpark gateways add`);
+    #: set, setpoints without a valid signature are refused (docs/edge.md)
+    setpoint_key: str | None = Field(None, pattern=r"^[0-9a-fA-F]{32,128}$")
 
 
 class Buffer(Frozen):

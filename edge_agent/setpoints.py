@@ -7,6 +7,10 @@ whole plan. At any moment a setpoint takes the value of the first interval of th
 covers the moment and names it; when none does (the plan ran out, or has a gap there), the
 profile's ``safe_default`` is written and the status says so.
 
+With a setpoint key (``uplink.setpoint_key``), a message whose ``signature`` is missing or is
+not the HMAC-SHA256 of its canonical JSON with that key (config/signing.py) is refused whole
+before anything in it is read, and counted in ``setpoints_signature_refused``.
+
 Every problem is refused with a reason and counted, never dropped silently: a message that is
 not an object, lacks ``setpoints`` or has a time without a zone is refused whole, as is one whose
 every interval is over (the plan in force stays); within a message, a schedule entry with a bad
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from config.signing import signature_problem
 from edge_agent.modbus import DeviceError, ModbusDevice
 
 log = logging.getLogger("zcpark.edge.setpoints")
@@ -95,8 +100,18 @@ class SetpointManager:
         event: Callable[[str, str], None],
         clock: Callable[[], float] = time.time,
         rewrite_s: float = 10.0,
+        key: str | None = None,
     ) -> None:
         self.devices = {m: d for m, d in devices.items() if d.profile.setpoints}
+        #: the gateway's setpoint key (uplink.setpoint_key): set, only messages signed with it
+        #: are taken (config/signing.py); None, unsigned messages are taken (and a warning says so)
+        self.key = bytes.fromhex(key) if key else None
+        if self.key is None and self.devices:
+            log.warning(
+                "uplink.setpoint_key is not set: setpoints are taken unsigned from anyone who "
+                "may publish on this gateway's setpoints topic"
+            )
+        self.signature_refused = 0
         self.event = event
         self.clock = clock
         self.rewrite_s = rewrite_s
@@ -116,6 +131,18 @@ class SetpointManager:
             msg = json.loads(payload)
             if not isinstance(msg, dict):
                 raise ValueError("a setpoints message must be a JSON object")
+        except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError too
+            reason = f"malformed setpoints message: {exc}"
+            self._refuse(reason)
+            return [reason]
+        # checked before anything of the message is believed, its plan id included
+        problem = signature_problem(msg, self.key) if self.key is not None else None
+        if problem is not None:
+            self.signature_refused += 1
+            reason = f"setpoints message refused: {problem}"
+            self._refuse(reason)
+            return [reason]
+        try:
             plan_id = str(msg.get("plan_id", ""))
             valid_until = parse_utc(msg.get("valid_until"), "valid_until")
             items = msg.get("setpoints")
@@ -263,4 +290,9 @@ class SetpointManager:
                     "plan_id": self.plan.plan_id if self.plan and mode == "plan" else None,
                     "holds_until": _iso(until) if until is not None else None,
                 }
-        return {"setpoints": out, "setpoints_refused": self.refused}
+        return {
+            "setpoints": out,
+            "setpoints_refused": self.refused,
+            "setpoints_signature_refused": self.signature_refused,
+            "setpoints_signed": self.key is not None,
+        }

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from config import Park
+from config.signing import signed
 from dispatch.setpoints import setpoints_of
+from park_server.db.broker_auth import setpoint_keys
 from park_server.db.engine import Session
 from park_server.db.plans import plan_in_force
 from park_server.db.tables import ParkRow
@@ -65,7 +67,8 @@ def publish_plan(
     only: str | None = None,
 ) -> int:
     """Send each gateway of the park (or only ``only``) the plan from the interval that holds
-    ``at_ms`` (now) on; return how many messages went out."""
+    ``at_ms`` (now) on, signed with the gateway's setpoint key when it has one (config/signing.py);
+    return how many messages went out."""
     link = state.mqtt
     if link is None:
         return 0
@@ -74,12 +77,15 @@ def publish_plan(
     if index < 0 or index >= len(plan["series"]["grid_import_kw"]):
         return 0
     sent = 0
+    with Session(state.engine) as session:
+        keys = setpoint_keys(session)
     for (park_id, gateway), meters in state.gateway_meters().items():
         if park_id != park.id or (only is not None and gateway != only):
             continue
         message = plan_messages(plan, park, int(index), meters)
         if message is not None:
-            link.publish(park_id, gateway, "setpoints", message)
+            key = keys.get((park_id, gateway))
+            link.publish(park_id, gateway, "setpoints", signed(message, key) if key else message)
             sent += 1
     return sent
 
