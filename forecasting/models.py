@@ -162,6 +162,10 @@ class QuantileForecaster:
             if ok.sum() >= 100:
                 self.curve = IsotonicRegression(out_of_bounds="clip").fit(ws[ok], y[ok])
                 x = self._with_curve(x)
+        # a feature with no value on any training row (a weather source configured after the
+        # history it would explain) carries nothing to learn, and the trees cannot bin it
+        self.columns = [str(c) for c in x.columns if x[c].notna().any()]
+        x = x[self.columns]
         day = pd.DatetimeIndex(x.index).asi8 // (86_400 * 10 ** _unit_exp(x.index))
         held = (day % self.holdout_every) == (self.holdout_every - 1)
         if held.sum() >= 24 and (~held).sum() >= 24:
@@ -203,7 +207,7 @@ class QuantileForecaster:
 
     def predict(self, x: pd.DataFrame) -> FloatArray:
         """(rows, 3) array of P10, P50, P90."""
-        p50 = self.model.predict(self._with_curve(x)) * self.scale
+        p50 = self.model.predict(self._with_curve(x)[self.columns]) * self.scale
         lo, hi = self.bands.predict(p50, hour_bins(x), *self.y_range)
         preds = np.column_stack([np.minimum(lo, p50), p50, np.maximum(hi, p50)])
         return np.sort(preds, axis=1)
