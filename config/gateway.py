@@ -9,18 +9,20 @@ from pydantic import AfterValidator, Field, model_validator
 
 from config.base import Frozen, Slug, field_error, register_tags
 from config.quantities import Quantity
+from config.redact import redact
 
 
 def check_mqtt_url(url: str) -> str:
     parts = urlsplit(url)
+    shown = redact(url)  # an error names the URL, never its password
     if parts.scheme not in ("mqtt", "mqtts"):
-        raise ValueError(f"{url!r} must start with mqtt:// or mqtts://")
+        raise ValueError(f"{shown!r} must start with mqtt:// or mqtts://")
     if not parts.hostname:
-        raise ValueError(f"{url!r} has no host")
+        raise ValueError(f"{shown!r} has no host")
     try:
         parts.port  # noqa: B018 - raises on a non-numeric port
     except ValueError:
-        raise ValueError(f"{url!r} has an invalid port") from None
+        raise ValueError(f"{shown!r} has an invalid port") from None
     return url
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from config.base import Frozen, Slug, field_error, register_tags
+from config.redact import redact
 from config.tariff import Tariff
 
 
@@ -255,7 +256,8 @@ class WeatherForecastSource(Frozen):
         return self.columns.get(name, name)
 
     def describe(self) -> str:
-        return f"{self.source} {self.topic if self.source == 'mqtt' else self.url}"
+        # shown in logs and the API: a key in the URL's query or a password is masked
+        return f"{self.source} {self.topic if self.source == 'mqtt' else redact(self.url or '')}"
 
 
 class Meter(Frozen):

@@ -21,7 +21,7 @@ from park_server.db import broker_auth, crud
 from park_server.db.engine import make_engine
 from park_server.db.migrate import upgrade
 from park_server.db.tables import ParkRow
-from park_server.settings import Settings, get_settings
+from park_server.settings import Settings, get_settings, with_server_secret
 
 
 def _engine() -> Engine:
@@ -39,7 +39,7 @@ def run_server(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = server_settings(get_settings(), args.port)
+    settings = with_server_secret(server_settings(get_settings(), args.port))
     upgrade(settings.database_url)
     uvicorn.run(
         create_app(settings),

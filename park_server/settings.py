@@ -5,11 +5,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import time
 from functools import cache
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from config.errors import UsageError
 
@@ -86,6 +89,8 @@ class Settings(BaseModel):
         for key, field in mapping.items():
             if env.get(key):
                 values[field] = env[key]
+        if "secret_key" not in values and env.get("ZCPARK_SECRET_KEY_FILE"):
+            values["secret_key"] = _read_secret_file(Path(env["ZCPARK_SECRET_KEY_FILE"]))
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
@@ -95,6 +100,60 @@ class Settings(BaseModel):
             field = str(first["loc"][0]) if first["loc"] else "?"
             reason = first["msg"].removeprefix("Value error, ")
             raise UsageError(f"{names.get(field, field)}: {reason}") from None
+
+
+#: the name of the generated JWT secret beside a SQLite database file: ``{database}.secret-key``
+SECRET_SUFFIX = ".secret-key"
+
+
+def _read_secret_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise UsageError(f"ZCPARK_SECRET_KEY_FILE: cannot read {str(path)!r}: {reason}") from None
+
+
+def with_server_secret(settings: Settings) -> Settings:
+    """The settings of a server that signs tokens: the JWT secret as given (ZCPARK_SECRET_KEY, or
+    the file ZCPARK_SECRET_KEY_FILE names); without one, on a SQLite file, a secret generated
+    once and kept beside it (``zcpark.db.secret-key``, mode 0600) so that tokens outlive a
+    restart; on any other database UsageError, since every instance must share one secret. An
+    in-memory SQLite database keeps the secret of the process."""
+    if "secret_key" in settings.model_fields_set:
+        return settings
+    try:
+        url = make_url(settings.database_url)
+    except ArgumentError:
+        raise UsageError("ZCPARK_DATABASE_URL: not a database URL") from None
+    if url.get_backend_name() != "sqlite":
+        raise UsageError(
+            "ZCPARK_SECRET_KEY: required (or ZCPARK_SECRET_KEY_FILE) when the database is not "
+            "SQLite: every server instance must sign tokens with the same secret"
+        )
+    if not url.database or url.database == ":memory:":
+        return settings
+    path = Path(url.database + SECRET_SUFFIX)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made before (or by another process just now): use it
+        pass
+    except OSError as exc:
+        raise UsageError(
+            f"ZCPARK_SECRET_KEY: not set, and {str(path)!r} cannot be created: {exc.strerror}"
+        ) from None
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48) + "\n")
+    for _ in range(50):  # another process may be between creating and writing it
+        key = _read_secret_file(path)
+        if len(key) >= 32:
+            return settings.model_copy(update={"secret_key": key})
+        time.sleep(0.02)
+    raise UsageError(
+        f"ZCPARK_SECRET_KEY: {str(path)!r} holds no secret of 32 characters (remove it to make a "
+        "new one)"
+    )
 
 
 @cache

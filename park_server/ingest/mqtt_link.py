@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from config import Park
+from config.redact import redact
 from park_server.db.tables import GatewayRow
 from park_server.ingest import weather
 from park_server.ingest.batches import BatchError, ingest_batch, parse_batch
@@ -114,7 +115,7 @@ class MqttLink:
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
     ) -> None:
         if reason.is_failure:
-            log.error("MQTT broker %s refused the connection: %s", self.url, reason)
+            log.error("MQTT broker %s refused the connection: %s", redact(self.url), reason)
             return
         with Session(self.state.engine) as session:
             self.weather_topics = weather.mqtt_topics(session)

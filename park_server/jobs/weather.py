@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from config import Park
 from config.park import WeatherForecastSource
+from config.redact import redact
 from park_server.db import crud
 from park_server.ingest.weather import WeatherError, count_rejects, parse_csv, store
 from park_server.state import ServerState
@@ -47,7 +48,8 @@ def read_source(src: WeatherForecastSource, base: Path | None = None) -> str:
         with urllib.request.urlopen(src.url, timeout=30) as response:
             body: bytes = response.read(64 << 20)
     except OSError as exc:
-        raise WeatherError(f"cannot fetch {src.url}: {exc}") from None
+        # the URL may carry the provider's key in its query: never in a log line
+        raise WeatherError(redact(f"cannot fetch {src.url}: {exc}")) from None
     return body.decode("utf-8", errors="replace")
 
 
