@@ -13,6 +13,7 @@ from park_server.api.deps import ParkDep, SessionDep, StateDep, UserDep, Writabl
 from park_server.api.errors import invalid
 from park_server.db import crud
 from park_server.db.tables import ParkRow
+from park_server.ingest.clock import CLOCK_OFFSET_LIMIT_S
 from park_server.timeseries import queries
 from park_server.timeseries.kpis import PeriodOutOfRange, park_kpis, period_bounds
 from park_server.timeutil import format_ts, local_now, now_ms, parse_ts
@@ -98,6 +99,11 @@ def list_gateways(park: ParkDep, session: SessionDep) -> list[dict[str, Any]]:
                 "devices_total": st.get("devices_total"),
                 "poll_cycle_ms": st.get("poll_cycle_ms"),
                 "last_batch": g.last_batch,
+                # the gateway's clock minus the server's [s], on its newest batch; None: unknown
+                "clock_offset_s": g.clock_offset_s,
+                "clock_ok": None
+                if g.clock_offset_s is None
+                else abs(g.clock_offset_s) <= CLOCK_OFFSET_LIMIT_S,
             }
         )
     return out

@@ -29,6 +29,7 @@ from config.redact import redact
 from park_server.db.tables import GatewayRow
 from park_server.ingest import weather
 from park_server.ingest.batches import BatchError, ingest_batch, parse_batch
+from park_server.ingest.clock import CLOCK_OFFSET_LIMIT_S, ClockWatch
 from park_server.ingest.setpoints import publish_in_force
 from park_server.state import ServerState, is_connection_error
 from park_server.timeutil import now_ms
@@ -78,6 +79,8 @@ class MqttLink:
         self.inbox: queue.Queue[tuple[str, bytes, float] | None] = queue.Queue(maxsize=10_000)
         self.connected = threading.Event()
         self.weather_topics: dict[str, Park] = {}
+        self.clock = ClockWatch()
+        self._clock_warned: set[tuple[str, str]] = set()
         self._worker = threading.Thread(target=self._work, name="zcpark-ingest", daemon=True)
 
     def start(self) -> None:
@@ -234,6 +237,27 @@ class MqttLink:
             self.publish(park, gateway, "ack", {"batch": result.batch})
             if received is not None:
                 self.state.ack_latency.observe(time.monotonic() - received)
+        # after the ack, so that a slow clock check never delays it
+        received_ms = now_ms() - (
+            int((time.monotonic() - received) * 1000) if received is not None else 0
+        )
+        offset_s = self.clock.observe(
+            session, park, gateway, result.batch, body.get("samples"), received_ms
+        )
+        if offset_s is not None:  # one line when a gateway's clock goes off, not one per batch
+            off, key = abs(offset_s) > CLOCK_OFFSET_LIMIT_S, (park, gateway)
+            if off and key not in self._clock_warned:
+                self._clock_warned.add(key)  # bounded: only registered gateways get here
+                log.warning(
+                    "gateway %s/%s: clock %+.0f s off the server's (newest sample of batch %s); "
+                    "samples stored as stamped",
+                    park,
+                    gateway,
+                    offset_s,
+                    result.batch,
+                )
+            elif not off:
+                self._clock_warned.discard(key)
 
     def _status(self, park: str, gateway: str, payload: bytes) -> None:
         if len(payload) > STATUS_MAX_BYTES:  # a status is a few hundred bytes: not stored

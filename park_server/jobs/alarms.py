@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from park_server.db import crud
 from park_server.db.tables import EventRow, GatewayRow, MeterRow
+from park_server.ingest.clock import CLOCK_OFFSET_LIMIT_S
 from park_server.state import ServerState
 from park_server.timeutil import QUARTER_MS, format_ts, now_ms
 
@@ -203,7 +204,30 @@ def check_meters(session: Session, now: int | None = None) -> None:
     session.commit()
 
 
+def gateway_clocks(session: Session, now: int | None = None) -> None:
+    """A gateway whose clock is more than CLOCK_OFFSET_LIMIT_S off the server's (measured on its
+    newest batch, park_server.ingest.clock) opens a ``gateway_clock`` alarm, closed when the
+    clock is right again; its samples are kept as stamped."""
+    now = now if now is not None else now_ms()
+    for g in session.exec(select(GatewayRow)).all():
+        offset = g.clock_offset_s
+        off = offset is not None and abs(offset) > CLOCK_OFFSET_LIMIT_S
+        ahead = "ahead of" if (offset or 0) > 0 else "behind"
+        _set(
+            session,
+            g.park_id,
+            "gateway_clock",
+            g.id,
+            off,
+            f"gateway {g.id} clock {abs(offset or 0):,.0f} s {ahead} the server's (at "
+            f"{format_ts(g.clock_checked_ms or now)}): its samples are stamped with that clock",
+            now,
+        )
+    session.commit()
+
+
 def alarm_job(state: ServerState) -> None:
     with Session(state.engine) as session:
         evaluate(session)
         check_meters(session)
+        gateway_clocks(session)
