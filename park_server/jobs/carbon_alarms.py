@@ -16,7 +16,7 @@ from park_server.carbon import BudgetAlarm, CarbonInputError
 from park_server.db import crud
 from park_server.jobs.alarms import _set
 from park_server.state import ServerState
-from park_server.timeseries.carbon import carbon_figures_of, carbon_inputs
+from park_server.timeseries.carbon import carbon_figures_of, dual_control_inputs
 from park_server.timeutil import local_now, now_ms
 
 log = logging.getLogger("zcpark.carbon_alarms")
@@ -33,11 +33,15 @@ def check_budgets(session: Session, now: int | None = None) -> list[BudgetAlarm]
     for park in crud.park_configs(session):
         today = local_now(park.timezone).date()
         scopes: list[str | None] = [None, *(e.id for e in park.enterprises)]
+        try:
+            # this month's inputs: the year to date holds the earlier months, accounted one by
+            # one or as recorded, for every scope at once; the projection runs from now
+            inp = dual_control_inputs(session, park, today)
+        except (CarbonInputError, KeyError) as exc:  # entries or factors the park does not fit
+            log.warning("park %s: no dual-control check: %s", park.id, exc)
+            continue
         for scope in scopes:
             try:
-                # this month's answer: its year to date holds the earlier months, accounted
-                # one by one or as recorded, and the projection runs from now
-                inp = carbon_inputs(session, park, "month", today, scope)
                 fig = carbon_figures_of(inp, scope)
             except CarbonInputError as exc:  # stored entries the park no longer fits
                 log.warning("park %s: no dual-control check for %s: %s", park.id, scope, exc)

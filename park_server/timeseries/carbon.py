@@ -60,6 +60,7 @@ from park_server.carbon import (
     response_dict,
 )
 from park_server.carbon.inputs import LOAD_ROLES, SUPPLY_ROLES
+from park_server.carbon.response import ScopeFigures
 from park_server.db import carbon_crud
 from park_server.db.tables import CarbonMonthlyRow
 from park_server.timeutil import HOUR_MS, QUARTER_MS, now_ms
@@ -331,9 +332,7 @@ def _stretch(
     )
 
 
-def _totals(fig: CarbonFigures, enterprise: str | None) -> Totals:
-    sc = fig.park if enterprise is None else fig.enterprise
-    assert sc is not None
+def _totals(sc: ScopeFigures) -> Totals:
     return Totals(
         carbon_t=sc.co2_t,
         energy_tce=sc.energy.total,
@@ -382,13 +381,20 @@ def _month_totals(
     if need:
         inp = _stretch(session, p, period, monthly, storage_initial, None)
         if _has_data(inp):
-            enterprise = next((s for s in scopes if s is not None), None)
-            fig = carbon_figures(inp, load_factors(), enterprise)
+            # one balance gives the park and one enterprise; each further enterprise its own
+            enterprises = [s for s in scopes if s is not None]
+            fig = carbon_figures(inp, load_factors(), enterprises[0] if enterprises else None)
             handed = fig.balance.storage_end
+            figures: dict[str | None, ScopeFigures | None] = {None: fig.park}
+            if enterprises:
+                figures[enterprises[0]] = fig.enterprise
+            for e in enterprises[1:]:
+                figures[e] = carbon_figures(inp, load_factors(), e).enterprise
             for s in scopes:
-                computed[s] = _totals(fig, s)
-                sc = fig.park if s is None else fig.enterprise
-                complete[s] = sc is not None and sc.completeness >= MONTH_COMPLETE
+                sc = figures[s]
+                assert sc is not None
+                computed[s] = _totals(sc)
+                complete[s] = sc.completeness >= MONTH_COMPLETE
     out: dict[str | None, tuple[Totals, bool]] = {}
     for s in scopes:
         carbon, energy, production, output = recorded[s]
@@ -453,6 +459,19 @@ def carbon_inputs(
         raise CarbonInputError("period", f"{period!r} is not day, month or year")
     if enterprise is not None and enterprise not in {e.id for e in park.enterprises}:
         raise CarbonInputError("enterprise", f"no enterprise {enterprise!r} in park {park.id!r}")
+    return _inputs(session, park, period, day, [None] if enterprise is None else [None, enterprise])
+
+
+def dual_control_inputs(session: Session, park: Park, day: date) -> CarbonInputs:
+    """The inputs of the month holding ``day`` with the totals before it (``year_before``,
+    ``last_year``) of the park and of every enterprise, for the dual-control alarms: one read
+    of the earlier months serves every scope."""
+    return _inputs(session, park, "month", day, [None, *(e.id for e in park.enterprises)])
+
+
+def _inputs(
+    session: Session, park: Park, period: str, day: date, scopes: list[str | None]
+) -> CarbonInputs:
     tz = park.timezone
     per = period_of(period, day, tz)  # type: ignore[arg-type]
     now = now_ms()
@@ -464,7 +483,6 @@ def carbon_inputs(
     meters = meter_specs(park)
     ids = tuple(m.id for m in meters)
     p = _Park(park, settings, meters, ids, data_span(session, park.id, ids))
-    scopes: list[str | None] = [None] if enterprise is None else [None, enterprise]
     year = per.year
     first_month = int(per.start.tz_convert(tz).month) if per.kind != "year" else 1
     at = per.end if as_of is None else as_of

@@ -250,17 +250,29 @@ def test_budget_alarm_names_which_and_how_much(cs: CarbonServer, client: TestCli
                 "production_t": 2200.0,
                 "recorded_carbon_t": 8000.0,
                 "recorded_energy_tce": 4500.0,
-            }
+            },
+            {"enterprise": "alu", "recorded_carbon_t": 5000.0, "recorded_energy_tce": 3000.0},
         ]
     }
     assert client.put(f"{URL}/inputs/2026-10", json=recorded, headers=h).status_code == 200
-    tight = {"budgets": [{"enterprise": None, "carbon_t": 8500.0, "t_co2_per_t_product": 3.0}]}
+    tight = {
+        "budgets": [
+            {"enterprise": None, "carbon_t": 8500.0, "t_co2_per_t_product": 3.0},
+            {"enterprise": "alu", "carbon_t": 5100.0},
+            {"enterprise": "bat", "carbon_t": 100.0},
+        ]
+    }
     assert client.put(f"{URL}/budgets/2026", json=tight, headers=h).status_code == 200
 
     def events() -> dict[str, EventRow]:
         with Session(cs.server.engine) as session:
             rows = session.exec(select(EventRow).where(EventRow.park_id == "synthpark")).all()
-            return {r.kind: r for r in rows}
+            return {r.kind: r for r in rows if r.subject == "synthpark"}
+
+    def subjects(kind: str) -> dict[str, EventRow]:
+        with Session(cs.server.engine) as session:
+            rows = session.exec(select(EventRow).where(EventRow.kind == kind)).all()
+            return {r.subject: r for r in rows}
 
     with Session(cs.server.engine) as session:
         alarms = check_budgets(session)
@@ -268,7 +280,12 @@ def test_budget_alarm_names_which_and_how_much(cs: CarbonServer, client: TestCli
     # 8000 / (334 + 14/24) days, and the 30 days 10 h left at that rate
     elapsed = 334 + 14 / 24
     projected = 8000.0 + 8000.0 / elapsed * (365 - elapsed)
-    by_kind = {a.kind: a for a in alarms}
+    by_kind = {a.kind: a for a in alarms if a.scope == "synthpark"}
+    alu = [a for a in alarms if a.scope == "alu"]
+    alu_projected = 5000.0 + 5000.0 / elapsed * (365 - elapsed)
+    assert [(a.kind, a.limit) for a in alu] == [("carbon_budget", 5100.0)]
+    assert alu[0].value == pytest.approx(alu_projected, rel=1e-9)
+    assert not [a for a in alarms if a.scope == "bat"]  # nothing recorded or measured for bat
     assert by_kind["carbon_budget"].value == pytest.approx(projected, rel=1e-9)
     assert by_kind["carbon_budget"].excess == pytest.approx(projected - 8500.0, rel=1e-9)
     assert by_kind["intensity_per_t_product"].value == pytest.approx(8000.0 / 2200.0)
@@ -277,11 +294,14 @@ def test_budget_alarm_names_which_and_how_much(cs: CarbonServer, client: TestCli
     assert f"{projected - 8500.0:.6g} tCO2" in ev["carbon_budget"].message
     assert "intensity per t product 3 tCO2/t" in ev["intensity_per_t_product"].message
     assert "energy_budget" not in ev  # no energy budget was set
+    assert subjects("carbon_budget")["alu"].closed_ms is None
+    assert "bat" not in subjects("carbon_budget")
 
     loose = {"budgets": [{"enterprise": None, "carbon_t": 20000.0, "t_co2_per_t_product": 4.0}]}
     assert client.put(f"{URL}/budgets/2026", json=loose, headers=h).status_code == 200
     with Session(cs.server.engine) as session:
         assert check_budgets(session) == []
     ev = events()
+    assert subjects("carbon_budget")["alu"].closed_ms is not None  # alu has no budget any more
     assert ev["carbon_budget"].closed_ms is not None
     assert ev["intensity_per_t_product"].closed_ms is not None
