@@ -46,6 +46,12 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--modbus-port-base", type=int, default=15020)
     p.add_argument("--mqtt-url", help="use this broker instead of 127.0.0.1:1883 or a new one")
     p.add_argument("--seconds", type=float, default=0, help="stop after this long (0: Ctrl-C)")
+    p.add_argument(
+        "--park", default="huolingol", help="which shipped park to run (default huolingol)"
+    )
+    p.add_argument(
+        "--history-days", type=int, default=35, help="days of history written before going live"
+    )
 
     p = sub.add_parser("server", help="run the park server (FastAPI)")
     p.add_argument("--host", default="127.0.0.1")

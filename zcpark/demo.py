@@ -1,9 +1,16 @@
 """``zcpark demo``: the whole system on embedded defaults, on this machine.
 
 A Mosquitto broker (the local one on 1883, or one started on a free port), the park server on
-SQLite with the six shipped parks, device simulators for Huolin Gol, and an edge agent reading
-them — data flows simulator -> agent -> MQTT -> server, the dispatcher plans every minute and its
-setpoints flow back to the simulated battery and potlines.
+SQLite with the six shipped parks and its console, device simulators for one park (Huolin Gol by
+default, ``--park P`` for any other), and an edge agent reading them — data flows simulator ->
+agent -> MQTT -> server, the dispatcher plans every minute and its setpoints flow back to the
+simulated battery and potlines.
+
+Before going live it writes weeks of history for the park through the ingest path
+(zcpark/demo_history.py, with planted events), rolls it up, forecasts and plans, then enters
+certificates, a green-power trade, budgets and last month's inputs through the API
+(zcpark/demo_seed.py) and generates last month's report — so the console is full from the
+first minute.
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ from typing import Any
 import yaml
 
 from config.errors import UsageError
+from zcpark.demo_history import backfill, continue_live
+from zcpark.demo_seed import Api, seed
 
-DEMO_PARK = "huolingol"
 DEMO_GATEWAY = "gw-demo"
 
 
@@ -65,7 +73,7 @@ def _broker(workdir: Path, url: str | None) -> tuple[str, subprocess.Popen[bytes
     return f"mqtt://127.0.0.1:{port}", proc
 
 
-def _prepare_database(url: str, workdir: Path) -> tuple[str, str]:
+def _prepare_database(url: str, workdir: Path, park_id: str) -> tuple[str, str]:
     from sqlmodel import Session, select
 
     from config import Park, shipped_parks
@@ -85,9 +93,9 @@ def _prepare_database(url: str, workdir: Path) -> tuple[str, str]:
             crud.create_user(session, name="admin", role="admin", parks=[], password=password)
             secret_file.write_text(password + "\n")
         password = secret_file.read_text().strip()
-        key = crud.create_gateway(session, park_id=DEMO_PARK, gateway_id=DEMO_GATEWAY)
+        key = crud.create_gateway(session, park_id=park_id, gateway_id=DEMO_GATEWAY)
         # the demo's weather provider: a CSV the demo rewrites from the simulator (_weather_feed)
-        row = session.get(ParkRow, DEMO_PARK)
+        row = session.get(ParkRow, park_id)
         assert row is not None
         park = Park.model_validate_json(row.config_json)
         source = WeatherForecastSource(
@@ -100,14 +108,14 @@ def _prepare_database(url: str, workdir: Path) -> tuple[str, str]:
     return password, key
 
 
-def _gateway_file(workdir: Path, mqtt_url: str, port_base: int) -> Path:
+def _gateway_file(workdir: Path, mqtt_url: str, port_base: int, park_id: str) -> Path:
     from config import load_park
     from config.loader import PARKS_DIR
 
-    park = load_park(PARKS_DIR / f"{DEMO_PARK}.yaml")
+    park = load_park(PARKS_DIR / f"{park_id}.yaml")
     doc = {
         "gateway": DEMO_GATEWAY,
-        "park": DEMO_PARK,
+        "park": park_id,
         "uplink": {
             "mqtt": mqtt_url,
             "batch_max_samples": 500,
@@ -144,37 +152,34 @@ def _gateway_file(workdir: Path, mqtt_url: str, port_base: int) -> Path:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from config import load_park
+    from config import load_park, shipped_parks
     from config.loader import PARKS_DIR
     from edge_agent.agent import Agent
     from edge_agent.simulate import start_park
     from park_server.app import create_app
     from park_server.settings import Settings
 
+    parks = sorted(p.stem for p in shipped_parks())
+    if args.park not in parks:
+        raise UsageError(f"--park: no shipped park {args.park!r} (one of {', '.join(parks)})")
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     mqtt_url, broker = _broker(workdir, args.mqtt_url)
     db_url = f"sqlite:///{workdir / 'zcpark.db'}"
-    password, key = _prepare_database(db_url, workdir)
-    gw_path = _gateway_file(workdir, mqtt_url, args.modbus_port_base)
+    password, key = _prepare_database(db_url, workdir, args.park)
+    gw_path = _gateway_file(workdir, mqtt_url, args.modbus_port_base, args.park)
     settings = Settings(database_url=db_url, mqtt_url=mqtt_url, dispatch_interval_s=60.0)
+    park = load_park(PARKS_DIR / f"{args.park}.yaml")
+    base = f"http://{args.host}:{args.port}"
+
+    print(f"zcpark demo in {workdir}")
+    print(f"  MQTT broker   {mqtt_url}{' (started for the demo)' if broker else ''}")
+    sys.stdout.flush()
+    past = _history(settings, park, workdir, args.history_days)
     app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
     )
-    park = load_park(PARKS_DIR / f"{DEMO_PARK}.yaml")
-
-    print(f"zcpark demo in {workdir}")
-    print(f"  MQTT broker   {mqtt_url}{' (started for the demo)' if broker else ''}")
-    print(f"  park server   http://{args.host}:{args.port}/api/v1  (OpenAPI: /openapi.json)")
-    print(f"  sign in as    admin / {password}")
-    print(
-        f"  simulators    {len(park.meters)} devices of {DEMO_PARK} on 127.0.0.1:"
-        f"{args.modbus_port_base}..{args.modbus_port_base + len(park.meters) - 1}"
-    )
-    print(f"  edge agent    {gw_path} (gateway key of {DEMO_GATEWAY}: {key[:14]}...)")
-    print("  Ctrl-C stops everything." if not args.seconds else f"  running for {args.seconds:g} s")
-    sys.stdout.flush()
 
     async def main() -> dict[str, Any]:
         stop = asyncio.Event()
@@ -182,10 +187,29 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         model, sims, servers = await start_park(park, args.modbus_port_base)
+        if past is not None:
+            continue_live(model, past)
         feed = asyncio.create_task(_weather_feed(model, workdir / WEATHER_FILE, stop))
         agent = Agent(gw_path)
         agent_task = asyncio.create_task(agent.run(stop))
         server_task = asyncio.create_task(server.serve())
+        while not server.started and not server_task.done():
+            await asyncio.sleep(0.05)
+        t_seed = time.monotonic()
+        seeded = await asyncio.to_thread(_seed, base, password, park) if past else {}
+        if seeded:
+            seeded["seconds"] = round(time.monotonic() - t_seed)
+        print(f"  console       {base}/  (API: {base}/api/v1, docs: {base}/docs)")
+        print(f"  sign in as    admin / {password}  (also in {workdir / 'admin-password.txt'})")
+        print(
+            f"  simulators    {len(park.meters)} devices of {park.id} on 127.0.0.1:"
+            f"{args.modbus_port_base}..{args.modbus_port_base + len(park.meters) - 1}"
+        )
+        print(f"  edge agent    {gw_path} (gateway key of {DEMO_GATEWAY}: {key[:14]}...)")
+        if seeded:
+            print(f"  entered       {json.dumps(seeded)}")
+        print("  ready." + (" Ctrl-C stops everything." if not args.seconds else ""))
+        sys.stdout.flush()
         if args.seconds:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), args.seconds)
@@ -211,22 +235,82 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _history(settings: Any, park: Any, workdir: Path, days: int) -> Any:
+    """Write the park's history through the ingest path, roll it up, forecast and plan, as the
+    server's jobs would; return the simulator's state at the end of the history (None: none)."""
+    if days <= 0:
+        return None
+    from park_server.db.engine import make_engine
+    from park_server.jobs import dispatch, forecast
+    from park_server.jobs.alarms import alarm_job
+    from park_server.jobs.rollup import rollup_job
+    from park_server.state import ServerState
+
+    took: dict[str, float] = {}
+    t = time.monotonic()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        took[name], t = time.monotonic() - t, time.monotonic()
+
+    engine = make_engine(settings.database_url)
+    past, planted, stored = backfill(engine, park, DEMO_GATEWAY, time.time(), days)
+    lap("ingest")
+    _write_weather(past, Path(workdir) / WEATHER_FILE)
+    state = ServerState(settings, engine)
+    rollup_job(state)
+    lap("rollups")
+    forecast.forecast_job(state)
+    lap("forecasts")
+    dispatch.rolling_job(state)
+    alarm_job(state)
+    lap("plan")
+    engine.dispose()
+    print(
+        f"  history       {days} days, {stored:,} samples through the ingest path, rolled up, "
+        f"forecast and planned ({', '.join(f'{k} {v:.0f} s' for k, v in took.items())}): a "
+        f"gateway outage, a curtailment day on {planted.curtailment_day}, a counter reset of "
+        f"{planted.reset_meter}"
+    )
+    sys.stdout.flush()
+    return past
+
+
+def _seed(base: str, password: str, park: Any) -> dict[str, Any]:
+    """Enter the manager's figures through the API and generate last month's report."""
+    from park_server.timeutil import local_now
+
+    api = Api(f"{base}/api/v1", "admin", password)
+    today = local_now(park.timezone).date()
+    done = seed(api, park, today)
+    month = done["month"]
+    report = api.call("POST", f"/parks/{park.id}/reports/{month}")
+    done["report"] = {k: report.get(k) for k in ("month", "revision", "sha256")}
+    return done
+
+
+def _write_weather(model: Any, path: Path) -> None:
+    """The weather provider's file, written once before the server first reads it."""
+    import csv
+
+    rows = model.weather_forecast(time.time())
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as f:
+        out = csv.DictWriter(f, fieldnames=list(rows[0]))
+        out.writeheader()
+        out.writerows(rows)
+    tmp.replace(path)  # the server never reads a half-written file
+
+
 WEATHER_FILE = "weather-forecast.csv"
 
 
 async def _weather_feed(model: Any, path: Path, stop: asyncio.Event) -> None:
     """Rewrite the demo park's weather forecast (next 48 h) every 15 minutes, as a provider's
     feed would; the server reads it as the park's configured file source."""
-    import csv
 
     while not stop.is_set():
-        rows = model.weather_forecast(time.time())
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("w", newline="") as f:
-            out = csv.DictWriter(f, fieldnames=list(rows[0]))
-            out.writeheader()
-            out.writerows(rows)
-        tmp.replace(path)  # the server never reads a half-written file
+        _write_weather(model, path)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), 900)
 
