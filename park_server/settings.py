@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -46,6 +46,10 @@ class Settings(BaseModel):
     #: how far a sample's time stamp may lie in the future / past
     max_future_seconds: int = Field(default=300, ge=0)
     max_past_days: int = Field(default=400, ge=0)
+    #: PostgreSQL: raw samples are kept this many days (whole months dropped; rollups kept);
+    #: None keeps them for ever. More than max_past_days + 1, so that no late sample can arrive
+    #: for a month already dropped (its rollup would be recomputed from that sample alone)
+    raw_retention_days: int | None = Field(default=None, gt=0)
     #: the rolling re-plan (model-predictive control) period
     dispatch_interval_s: float = Field(default=900.0, gt=0)
     #: a measured state of charge older than this is not used: the plan estimates it instead
@@ -53,6 +57,17 @@ class Settings(BaseModel):
     #: the bearer token a Prometheus scraper sends for /api/v1/metrics; None: open to loopback
     #: clients only (an admin's token is accepted either way)
     metrics_token: str | None = Field(default=None, min_length=16)
+
+    @field_validator("raw_retention_days")
+    @classmethod
+    def _retention_beyond_late_samples(cls, value: int | None, info: ValidationInfo) -> int | None:
+        past = info.data.get("max_past_days")
+        if value is not None and past is not None and value <= past + 1:
+            raise ValueError(
+                f"must be more than {past + 1} days (ZCPARK_MAX_PAST_DAYS + 1: samples up to "
+                f"{past} days old are accepted, and their months must still be there)"
+            )
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -84,6 +99,8 @@ class Settings(BaseModel):
             "ZCPARK_TRUSTED_PROXIES": "trusted_proxies",
             "ZCPARK_MAX_BODY_BYTES": "max_body_bytes",
             "ZCPARK_LOGIN_ATTEMPTS_PER_MINUTE": "login_attempts_per_minute",
+            "ZCPARK_MAX_PAST_DAYS": "max_past_days",
+            "ZCPARK_RAW_RETENTION_DAYS": "raw_retention_days",
             "ZCPARK_METRICS_TOKEN": "metrics_token",
         }
         for key, field in mapping.items():

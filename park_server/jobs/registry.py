@@ -3,7 +3,7 @@ background (the scheduler runs them on the leader only)."""
 
 from __future__ import annotations
 
-from park_server.jobs import carbon_alarms, dispatch, forecast, weather
+from park_server.jobs import carbon_alarms, dispatch, forecast, partitions, weather
 from park_server.jobs.alarms import alarm_job
 from park_server.jobs.report_job import report_job
 from park_server.jobs.rollup import rollup_job
@@ -14,6 +14,7 @@ from park_server.settings import Settings
 def schedule_all(jobs: Jobs, settings: Settings) -> None:
     """Add the server's jobs to ``jobs`` (not yet started)."""
     jobs.add("rollups", rollup_job, seconds=30)
+    jobs.add("partitions", partitions.partition_job, seconds=partitions.EVERY_SECONDS)
     jobs.add("alarms", alarm_job, seconds=30)
     jobs.add("carbon-alarms", carbon_alarms.carbon_alarm_job, seconds=carbon_alarms.EVERY_SECONDS)
     jobs.add("weather", weather.weather_job, seconds=60)

@@ -53,12 +53,17 @@ class TcpProxy:
             listener.close()
         with self._lock:
             conns, self._conns = self._conns, set()
-        for c in conns:
-            try:
+        for c in conns:  # all of them before any shutdown: a pipe thread closes its pair
+            with contextlib.suppress(OSError):
                 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        for c in conns:
+            # wake the pipe thread blocked in recv() on it: until it returns, close() alone
+            # leaves the socket open in the kernel and neither end sees a thing
+            with contextlib.suppress(OSError):
+                c.shutdown(socket.SHUT_RD)
+        for c in conns:
+            with contextlib.suppress(OSError):
                 c.close()  # linger 0: a reset, as from a host that went away
-            except OSError:
-                pass
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -89,6 +94,8 @@ class TcpProxy:
             pass
         finally:
             for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RD)  # wakes the other pipe thread reading it
                 with contextlib.suppress(OSError):
                     s.close()
             with self._lock:
