@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette import status
 
 from park_server.console.access import PageError
+from park_server.console.carbon_pages import router as carbon_router
 from park_server.console.docs import add_docs
 from park_server.console.headers import SecurityHeaders
 from park_server.console.pages import respond, router
@@ -25,6 +26,7 @@ __all__ = ["SecurityHeaders", "install"]
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(carbon_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="console-static")
     add_docs(app)
 

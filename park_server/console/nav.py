@@ -29,21 +29,11 @@ PARK_PAGES = (
     NavEntry("dashboard", N_("Dashboard"), "/parks/{park}"),
     NavEntry("gateways", N_("Meters and gateways"), "/parks/{park}/gateways"),
     NavEntry("forecasts", N_("Forecast accuracy"), "/parks/{park}/forecasts"),
+    NavEntry("carbon", N_("Carbon"), "/parks/{park}/carbon"),
+    NavEntry("reports", N_("Reports"), "/parks/{park}/reports"),
     NavEntry("alarms", N_("Alarms"), "/parks/{park}/alarms"),
 )
 
 # ---- pages waiting for their API: shown greyed out with the reason, never as a link ---------
-PENDING = (
-    NavEntry(
-        "carbon",
-        N_("Carbon"),
-        "/parks/{park}/carbon",
-        N_("not built yet: needs the carbon API"),
-    ),
-    NavEntry(
-        "reports",
-        N_("Reports"),
-        "/parks/{park}/reports",
-        N_("not built yet: needs the monthly report"),
-    ),
-)
+# e.g. NavEntry("trading", N_("Trading"), "/parks/{park}/trading", N_("not built yet: needs …"))
+PENDING: tuple[NavEntry, ...] = ()

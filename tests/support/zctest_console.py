@@ -140,7 +140,7 @@ def start_live_server(folder: Path) -> Iterator[LiveServer]:
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded 2-core machine imports slowly
     while True:
         try:
             if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:

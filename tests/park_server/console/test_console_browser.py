@@ -218,6 +218,75 @@ def test_manager_acknowledges_an_alarm_and_a_viewer_is_refused(
         v.close()
 
 
+def test_carbon_budget_certificates_and_a_report(
+    browser: object, live_server: LiveServer, tmp_path: Path
+) -> None:
+    api = live_server.api("mia")
+    m = Visit(browser, live_server)
+    try:
+        m.sign_in("mia", "/parks/huolingol/carbon")
+        year = int(m.page.get_attribute("input[name=year]", "value") or "0")
+        # a manager edits the park's carbon budget: stored through the API's own route
+        m.page.fill("input[name=':carbon_t']", "4321000")
+        m.page.click("[data-save=budgets]")
+        m.page.wait_for_selector("[data-saved]")
+        budgets = api.get(f"/api/v1/parks/huolingol/budgets/{year}").json()
+        assert budgets["source"] == "stored"
+        assert [b["carbon_t"] for b in budgets["budgets"] if b["enterprise"] is None] == [4321000]
+        # a bad number is refused with the field named, and nothing changes
+        m.allowed.append("status of 422")  # the refusals below answer 422, as the API does
+        m.page.fill("input[name=':carbon_t']", "lots")
+        m.page.click("[data-save=budgets]")
+        assert "carbon_t" in m.page.inner_text("[data-problems]")
+        assert api.get(f"/api/v1/parks/huolingol/budgets/{year}").json() == budgets
+        # certificates CSV with one bad row: the good row is stored, the bad one named
+        csv = tmp_path / "certificates.csv"
+        csv.write_text(
+            "enterprise,kind,serial_from,serial_to,mwh,technology,project,vintage,month\n"
+            "huomei-hongjun,gec,GEC000101,GEC000110,10,wind,Zahanaoer,2026,2026-05\n"
+            "huomei-hongjun,gec,GEC000201,GEC000210,ten,wind,Zahanaoer,2026,2026-05\n"
+        )
+        m.page.set_input_files("input[name=csv]", str(csv))
+        m.page.click("[data-form=certificates] button[type=submit]")
+        refused = m.page.locator("[data-rejected-line]")
+        assert refused.count() == 1
+        assert refused.get_attribute("data-rejected-line") == "3"
+        assert "mwh" in refused.inner_text()
+        held = api.get("/api/v1/parks/huolingol/certificates").json()
+        assert [c["serial_from"] for c in held] == ["GEC000101"]
+        assert m.page.locator(f"[data-instrument='{held[0]['id']}']").count() == 1
+        # a report: generate last month now, download its XLSX, the same bytes as the API's
+        m.page.click("nav.park-tabs a[href='/parks/huolingol/reports']")
+        m.page.click("[data-form=generate] button[type=submit]")
+        issued = m.page.get_attribute("[data-generated]", "data-generated") or ""
+        month = issued.split("-r")[0]
+        with m.page.expect_download() as got:
+            m.page.click(f"tr[data-report='{issued}'] [data-download=xlsx]")
+        path = got.value.path()
+        served = api.get(f"/api/v1/parks/huolingol/reports/{month}.xlsx").content
+        assert path is not None and Path(path).read_bytes() == served
+        assert served[:2] == b"PK"
+    finally:
+        m.close()
+    v = Visit(browser, live_server)
+    try:
+        v.sign_in("vic", "/parks/huolingol/carbon")
+        assert v.page.locator("[data-form=budgets] input[name=':carbon_t']").count() == 0
+        assert v.page.locator("[data-form=certificates]").count() == 0
+        assert v.page.locator("[data-readonly]").count() == 1
+        csrf = v.page.get_attribute("form[action='/logout'] input[name=csrf]", "value") or ""
+        r = v.page.request.post(
+            f"{live_server.url}/parks/huolingol/carbon/budgets",
+            form={"csrf": csrf, "year": str(year), ":carbon_t": "1"},
+            max_redirects=0,
+        )
+        assert r.status == 403
+        assert api.get(f"/api/v1/parks/huolingol/budgets/{year}").json() == budgets
+    finally:
+        v.close()
+        api.close()
+
+
 def test_language_switch(browser: object, live_server: LiveServer) -> None:
     v = Visit(browser, live_server)
     try:
@@ -242,6 +311,8 @@ PAGES = {
     "gateway": "/parks/huolingol/gateways/gw-hlgl-01",
     "forecasts": "/parks/huolingol/forecasts",
     "alarms": "/parks/huolingol/alarms?show=all",
+    "carbon": "/parks/huolingol/carbon",
+    "reports": "/parks/huolingol/reports",
     "empty-dashboard": "/parks/damao",
     "api-docs": "/docs",
 }

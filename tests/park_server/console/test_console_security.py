@@ -22,8 +22,16 @@ PAGES = [
     "/parks/huolingol/forecasts",
     "/parks/huolingol/forecasts?days=90",
     "/parks/huolingol/alarms",
+    "/parks/huolingol/carbon",
+    "/parks/huolingol/reports",
 ]
-FORMS = ["/logout", "/parks/huolingol/alarms/1/acknowledge"]
+FORMS = [
+    "/logout",
+    "/parks/huolingol/alarms/1/acknowledge",
+    "/parks/huolingol/carbon/budgets",
+    "/parks/huolingol/carbon/certificates",
+    "/parks/huolingol/reports/2026-05/generate",
+]
 
 
 @pytest.fixture
