@@ -117,6 +117,7 @@ class Agent:
             "poll_cycle_ms": round(max(cycles), 1) if cycles else None,
             "dropped_samples": st["dropped_samples"] + sink["dropped_samples"],
             "offline": sorted(m for m, ok in online.items() if not ok),
+            "device_faults": {m: d.state.counts() for m, d in self.devices.items()},
             "mqtt_malformed": sum(m.malformed for m in self.mqtt),
             **self.setpoints.status(),
             **self.supervisor.status(),

@@ -4,7 +4,10 @@ A *line* is one connection: a TCP host:port, or an RS-485 port. Each line has on
 lock, so a line never has two requests in flight, and waits ``inter_request_delay_ms`` between
 requests. Each device polls on its own interval; its points are read in coalesced blocks.
 A timeout or exception response makes the device's samples ``bad``, marks it offline and backs
-off exponentially (up to ``max_backoff_s``); it recovers by itself on the next good read. One dead
+off exponentially (up to ``max_backoff_s``); it recovers by itself on the next good read. After a
+timeout the connection is dropped, so a late answer is never read as the next request's. A value
+outside its quantity's plausible range (edge_agent.plausible) is stored ``uncertain``, a value
+that is not a finite number ``bad``; each of these is counted. One dead
 device never slows devices on other lines; on a shared line its backoff keeps it out of the way.
 """
 
@@ -26,6 +29,7 @@ from config.profile import REGISTER_COUNT, DeviceProfile, Setpoint
 from edge_agent.buffer import Sample
 from edge_agent.coalesce import ReadBlock, plan_reads
 from edge_agent.decode import decode, encode, scaled
+from edge_agent.plausible import quality_of
 
 log = logging.getLogger("zcpark.edge.modbus")
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # failures are reported as our events
@@ -41,7 +45,12 @@ def iso_now() -> str:
 
 
 class DeviceError(Exception):
-    """A read or write failed: timeout, lost connection or an exception response."""
+    """A read or write failed: ``kind`` is ``timeout`` (no answer in time, or the connection
+    lost) or ``exception`` (the device answered with a Modbus exception code)."""
+
+    def __init__(self, message: str, kind: str = "timeout") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class Line:
@@ -106,15 +115,25 @@ class Line:
                         address, count=count, device_id=unit
                     )
             except (TimeoutError, ModbusException, OSError) as exc:
+                # a late answer must never be taken for the answer to the next request: the
+                # connection is dropped and made again on the next read
+                self._drop()
                 raise DeviceError(f"{self.key} unit {unit}: {type(exc).__name__}: {exc}") from None
             finally:
                 self._last = time.monotonic()
             if rr.isError():
                 code = getattr(rr, "exception_code", "?")
                 raise DeviceError(
-                    f"{self.key} unit {unit}: exception code {code} reading {table} {address}+{count}"
+                    f"{self.key} unit {unit}: exception code {code} reading {table} {address}+{count}",
+                    kind="exception",
                 )
             return list(rr.registers)
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None
 
     async def write(self, address: int, words: list[int], unit: int) -> None:
         async with self.lock:
@@ -123,6 +142,7 @@ class Line:
                 self.requests += 1
                 rr = await self.client.write_registers(address, words, device_id=unit)
             except (TimeoutError, ModbusException, OSError) as exc:
+                self._drop()
                 raise DeviceError(f"{self.key} unit {unit}: {type(exc).__name__}: {exc}") from None
             finally:
                 self._last = time.monotonic()
@@ -145,6 +165,19 @@ class DeviceState:
     last_poll: float = 0.0
     cycle_ms: float = 0.0
     poll_times: list[float] = field(default_factory=list)
+    #: since the agent started: polls failed by an exception response / by no answer in time,
+    #: and values outside their plausible range or not finite (edge_agent.plausible)
+    exceptions: int = 0
+    timeouts: int = 0
+    implausible: int = 0
+    suspect: bool = False  # its last poll had implausible values
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "exceptions": self.exceptions,
+            "timeouts": self.timeouts,
+            "implausible": self.implausible,
+        }
 
 
 class ModbusDevice:
@@ -213,9 +246,30 @@ class ModbusDevice:
             data = [await self.line.read(b.table, b.start, b.count, self.unit) for b in self.blocks]
             values = self.decode_blocks(data)
         except DeviceError as exc:
+            if exc.kind == "exception":
+                self.state.exceptions += 1
+            else:
+                self.state.timeouts += 1
             self._failed(str(exc), ts)
             return False
-        self.emit([Sample(ts, self.device.meter, q, v, "good") for q, v in values])
+        samples = []
+        for q, v in values:
+            quality = quality_of(q, v)
+            samples.append(
+                Sample(ts, self.device.meter, q, v if quality != "bad" else 0.0, quality)
+            )
+        odd = [s for s in samples if s.quality != "good"]
+        self.state.implausible += len(odd)
+        if odd and not self.state.suspect:
+            first = next(v for q, v in values if q == odd[0].quantity)
+            message = (
+                f"{self.device.meter}: {len(odd)} of {len(samples)} values implausible "
+                f"(first {odd[0].quantity} = {first:.6g}); stored as uncertain or bad"
+            )
+            self.event("device_implausible", message)
+            log.warning("device %s", message)
+        self.state.suspect = bool(odd)
+        self.emit(samples)
         if not self.state.online:
             self.event("device_online", f"{self.device.meter} answers again")
         self.state.online, self.state.failures, self.state.last_error = True, 0, ""
