@@ -20,6 +20,8 @@ import argparse
 import dataclasses
 import time
 
+import pandas as pd
+
 from forecasting.backtest import run_backtest
 from forecasting.datasets import DevelopmentCase, development_cases, unseen_cases
 from forecasting.leadtime import run_lead_backtest
@@ -32,23 +34,39 @@ BEFORE = {"pv (PSM3 weather)": 0.584, "pv (no weather)": 0.261, "wind (ERA5)": 0
 def day_ahead_table(cases: list[DevelopmentCase], history_days: int) -> None:
     print(
         "| data set | days | skill vs persistence | before | nRMSE | persistence nRMSE "
-        "| climatology nRMSE | pinball | interval score | P10–P90 coverage | seconds |"
+        "| climatology nRMSE | pinball | interval score | P10–P90 coverage "
+        "| first 4 weeks | daylight | seconds |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for case in cases:
         cfg = dataclasses.replace(case.config, min_history_days=history_days)
         started = time.perf_counter()
-        m, _ = run_backtest(case.values, cfg, case.weather)
+        m, out = run_backtest(case.values, cfg, case.weather)
         took = time.perf_counter() - started
         refs, model = m["references"], m["model"]
+        first, daylight = early_and_daylight_coverage(out, m["normaliser"], cfg.target)
         before = f"{BEFORE[case.name]:.3f}" if case.name in BEFORE else "–"
         print(
             f"| {case.name} | {m['days']} | {m['skill_vs_persistence']:.3f} | {before} | "
             f"{model['nrmse']:.3f} | {refs['persistence_day_ahead']['nrmse']:.3f} | "
             f"{refs['climatology']['nrmse']:.3f} | {model['pinball']:.4f} | "
-            f"{model['interval_score']:.3f} | {model['coverage_p10_p90']:.3f} | {took:.0f} |",
+            f"{model['interval_score']:.3f} | {model['coverage_p10_p90']:.3f} | {first:.3f} | "
+            f"{daylight} | {took:.0f} |",
             flush=True,
         )
+
+
+def early_and_daylight_coverage(out: pd.DataFrame, scale: float, target: str) -> tuple[float, str]:
+    """P10–P90 coverage over the first 28 scored days (a new site's first month), and for PV over
+    the rows whose P50 is above 1 % of the normaliser (daylight, chosen by the forecast, not by
+    the outcome)."""
+    e = out.dropna()
+    inside = (e["obs"] >= e["p10"]) & (e["obs"] <= e["p90"])
+    start = pd.DatetimeIndex(e.index)[0]
+    first = float(inside[pd.DatetimeIndex(e.index) < start + pd.Timedelta(days=28)].mean())
+    if target != "pv":
+        return first, "–"
+    return first, f"{float(inside[e['p50'] > 0.01 * scale].mean()):.3f}"
 
 
 def lead_table(cases: list[DevelopmentCase], history_days: int) -> None:

@@ -31,8 +31,9 @@ class BacktestConfig:
     refit_days: int = 7
     #: days before the first forecast day: the first fit sees only these (a new site's case)
     min_history_days: int = 28
-    #: step of the bands' adaptive tail levels per known outcome (0: plain rolling conformal)
-    band_gamma: float = 0.005
+    #: step of the bands' adaptive tail levels per day of known outcomes, shared among the day's
+    #: rows (0.005 per hourly row; 0: plain rolling conformal)
+    band_gamma: float = 0.12
     #: the weather column holding the day type (1 on working days), taken out of the weather
     workday_col: str | None = None
     #: else a holiday calendar of config/factors/holidays.yaml ("cn"); else Monday to Friday
@@ -108,7 +109,7 @@ def run_backtest(
     last_fit: pd.Timestamp | None = None
     trainable = ~np.isnan(y) & ~np.isnan(x["persist"].to_numpy())
     hours = hour_bins(x)
-    bands = ConformalBands(gamma=cfg.band_gamma)
+    bands = ConformalBands(gamma=cfg.band_gamma / ppd)
     fed = np.zeros(len(values), dtype=bool)  # outcomes already given to the adaptive levels
     for day in days[cfg.min_history_days :]:
         rows = np.nonzero(local_day == day)[0]

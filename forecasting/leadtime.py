@@ -119,7 +119,12 @@ def run_lead_backtest(
     )
     horizon = round(pd.Timedelta(hours=leads.horizon_hours) / step)
     lookback = pd.Timedelta(days=LOOKBACK_DAYS)
-    bands = [ConformalBands(gamma=cfg.band_gamma) for _ in LEAD_BUCKETS]
+    # each bucket's levels move as fast per day of outcomes as the day-ahead backtest's: a day
+    # brings (bucket width × steps per hour × issues per day) of its outcomes
+    bands = [
+        ConformalBands(gamma=cfg.band_gamma * leads.every_hours / ((hi - lo) * ppd))
+        for _, lo, hi in LEAD_BUCKETS
+    ]
     by_lead_model = np.array([name in leads.lead_model_buckets for name, _, _ in LEAD_BUCKETS])
     lead_model: QuantileForecaster | None = None
     if by_lead_model.any():
