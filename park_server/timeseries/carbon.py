@@ -138,21 +138,6 @@ def _ms(ts: pd.Timestamp) -> int:
     return int(ts.value // 1_000_000)
 
 
-def _series_sql(paramstyle: str) -> str:
-    """One meter's rollups of the accounting's quantities: (quantity code, ts_ms, energy, value,
-    covered_ms), numbers only. Asked meter by meter on the rollup's primary key (park, meter,
-    quantity, resolution, ts), so a month costs an index range per meter, never a scan of the
-    park's other months."""
-    mark = "?" if paramstyle == "qmark" else "%s"
-    codes = " ".join(f"WHEN '{q}' THEN {i}" for i, q in enumerate(QUANTITIES))
-    return (
-        f"SELECT CASE quantity {codes} END, ts_ms, COALESCE(energy_kwh, value * 0.25), value, "
-        f"covered_ms FROM rollup WHERE park_id = {mark} AND meter_id = {mark} AND quantity IN "
-        f"({', '.join([mark] * len(QUANTITIES))}) AND resolution = '15min' AND ts_ms >= {mark} "
-        f"AND ts_ms < {mark} AND count > 0"
-    )
-
-
 def data_span(session: Session, park_id: str, meters: Sequence[str]) -> tuple[int, int] | None:
     """First and last 15-minute interval start [ms] with a rollup of any of ``meters``, None
     without any: two index probes per meter and quantity, so that the months before and after
@@ -179,6 +164,32 @@ def data_span(session: Session, park_id: str, meters: Sequence[str]) -> tuple[in
     return None if lo is None or hi is None else (lo, hi)
 
 
+def _series_sql(paramstyle: str) -> dict[str, str]:
+    """Per quantity, one meter's rollups in [start, end) as numbers only: (ts_ms, energy) for
+    power, (ts_ms, mean, covered_ms of the same interval's power) for available power,
+    (ts_ms, energy) for the counters. Asked meter by meter on the rollup's primary key (park,
+    meter, quantity, resolution, ts), so a month costs an index range per meter and quantity,
+    never a scan of the park's other months; the fewest values cross the driver."""
+    m = "?" if paramstyle == "qmark" else "%s"
+    where = (
+        f"r.park_id = {m} AND r.meter_id = {m} AND r.quantity = {m} AND r.resolution = '15min' "
+        f"AND r.ts_ms >= {m} AND r.ts_ms < {m} AND r.count > 0"
+    )
+    energy = f"SELECT r.ts_ms, COALESCE(r.energy_kwh, r.value * 0.25) FROM rollup r WHERE {where}"
+    available = (
+        "SELECT r.ts_ms, r.value, p.covered_ms FROM rollup r LEFT JOIN rollup p ON "
+        "p.park_id = r.park_id AND p.meter_id = r.meter_id AND p.quantity = 'active_power_kw' "
+        f"AND p.resolution = '15min' AND p.ts_ms = r.ts_ms AND p.count > 0 WHERE {where}"
+    )
+    counter = f"SELECT r.ts_ms, r.value FROM rollup r WHERE {where}"
+    return {
+        "active_power_kw": energy,
+        "available_power_kw": available,
+        "energy_import_kwh": counter,
+        "energy_export_kwh": counter,
+    }
+
+
 def interval_energy(
     session: Session, park_id: str, meters: Sequence[str], start_ms: int, end_ms: int
 ) -> pd.DataFrame:
@@ -186,37 +197,46 @@ def interval_energy(
     ``meter``, ``kwh`` and ``available_kwh`` (NaN where the meter reports no available power)."""
     conn = session.connection()
     # the driver's own cursor on the session's connection (same transaction): a month of 500
-    # meters is ~1.9 million numbers, and plain tuples cost a third of the ORM's rows
+    # meters is millions of numbers, and plain tuples cost a third of the ORM's rows
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     sql = _series_sql(conn.dialect.paramstyle)
     n = int((end_ms - start_ms + QUARTER_MS - 1) // QUARTER_MS)
     cells = len(meters) * n
-    # one slot per meter and interval: power energy and covered hours, counter energy, available
+    # one slot per meter and interval: power energy, counter energy, available energy
     power = np.full(cells, np.nan)
-    hours = np.full(cells, np.nan)
     counter = np.full(cells, np.nan)
-    avail_kw = np.full(cells, np.nan)
+    available = np.full(cells, np.nan)
+
+    def read(meter_id: str, quantity: str) -> tuple[np.ndarray, np.ndarray] | None:
+        cursor.execute(sql[quantity], (park_id, meter_id, quantity, start_ms, end_ms))
+        rows = cursor.fetchall()
+        if not rows:
+            return None
+        values = np.array(rows, dtype=np.float64)  # None (no power rollup) → NaN
+        slot = (values[:, 0].astype(np.int64) - start_ms) // QUARTER_MS
+        return slot, values
+
     try:
         for position, meter_id in enumerate(meters):
-            cursor.execute(sql, (park_id, meter_id, *QUANTITIES, start_ms, end_ms))
-            rows = cursor.fetchall()
-            if not rows:
-                continue
-            q, ts, energy, value, covered = np.array(rows, dtype=np.float64).T
-            key = position * n + (ts.astype(np.int64) - start_ms) // QUARTER_MS
-            p = q == 0
-            power[key[p]] = energy[p]
-            hours[key[p]] = np.where(np.isnan(covered[p]), 0.25, covered[p] / HOUR_MS)
-            a = q == 1
-            avail_kw[key[a]] = value[a]
-            for code, sign in ((2, 1.0), (3, -1.0)):  # the two counters: import − export
-                c = q == code
-                k = key[c]
-                counter[k] = np.where(np.isnan(counter[k]), 0.0, counter[k]) + sign * value[c]
+            base = position * n
+            got = read(meter_id, "active_power_kw")
+            if got is not None:
+                power[base + got[0]] = got[1][:, 1]
+            got = read(meter_id, "available_power_kw")
+            if got is not None:
+                covered = got[1][:, 2]
+                hours = np.where(np.isnan(covered), 0.25, covered / HOUR_MS)
+                available[base + got[0]] = got[1][:, 1] * hours
+            for quantity, sign in (("energy_import_kwh", 1.0), ("energy_export_kwh", -1.0)):
+                got = read(meter_id, quantity)
+                if got is not None:  # the two counters: import − export
+                    k = base + got[0]
+                    counter[k] = (
+                        np.where(np.isnan(counter[k]), 0.0, counter[k]) + sign * got[1][:, 1]
+                    )
     finally:
         cursor.close()
     kwh = np.where(np.isnan(power), counter, power)
-    available = avail_kw * np.where(np.isnan(hours), 0.25, hours)
     keep = np.flatnonzero(~np.isnan(kwh))
     return pd.DataFrame(
         {
