@@ -53,7 +53,9 @@ def _free_base(n: int) -> int:
 
 
 def _bindable(port: int) -> bool:
+    """Whether a server could listen on ``port`` now (as servers do, past TIME_WAIT)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
