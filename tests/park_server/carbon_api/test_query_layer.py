@@ -136,3 +136,67 @@ def test_electricity_method_default(database_url: str, tmp_path: Path) -> None:
             park = crud.park_config(session, park_id="tinypark")
             assert park is not None
             assert carbon_settings(park).electricity_method == expected
+
+
+def test_planned_curtailment_and_reductions_from_day_ahead_plans(
+    database_url: str, tmp_path: Path, server_clock: FakeClock
+) -> None:
+    """Without available power, curtailment is the day-ahead plans' (labelled planned), the
+    newest plan's where two overlap; each plan's uplift over its baseline counts once."""
+    from park_server.db.plans import store_plan
+
+    server_clock.t = datetime(2026, 11, 2, tzinfo=UTC).timestamp()
+    server = _server(database_url, tmp_path)
+    engine = server.engine  # type: ignore[attr-defined]
+    samples = [
+        {
+            "ts": format_ts(START + i * QUARTER_MS),
+            "meter": m,
+            "quantity": "active_power_kw",
+            "value": v,
+        }
+        for i in range(4)
+        for m, v in (("grid-main", -2000.0), ("dg-1", 1000.0), ("load-1", 3000.0))
+    ]
+    _ingest(server, samples)
+
+    def plan(co2_kg: float, curtailed_kw: list[float]) -> dict[str, object]:
+        return {
+            "status": "optimal",
+            "kpis": {"co2_kg": co2_kg},
+            "baseline_kpis": {"co2_kg": 1000.0},
+            "series": {
+                "renewables": {"dg-1": {"used_kw": [0.0] * 4, "curtailed_kw": curtailed_kw}}
+            },
+        }
+
+    with Session(engine) as session:
+        # an older plan for the first hour, then a newer one from its second quarter on
+        store_plan(
+            session,
+            park_id="tinypark",
+            kind="day_ahead",
+            created_ms=START - 7200_000,
+            start_ms=START,
+            end_ms=START + 4 * QUARTER_MS,
+            plan=plan(900.0, [400.0] * 4),
+        )
+        store_plan(
+            session,
+            park_id="tinypark",
+            kind="day_ahead",
+            created_ms=START - 3600_000,
+            start_ms=START + QUARTER_MS,
+            end_ms=START + 5 * QUARTER_MS,
+            plan=plan(700.0, [40.0] * 4),
+        )
+        park = crud.park_config(session, park_id="tinypark")
+        assert park is not None
+        ans = carbon_answer(session, park, "day", date(2026, 11, 1))
+    assert ans["curtailment_basis"] == "planned"
+    # 400 kW in the first quarter, then 40 kW (the newer plan) in the three other measured ones:
+    # an interval without data counts no flow, planned curtailment included
+    assert ans["energy_kwh"]["curtailed"] == pytest.approx(400 * 0.25 + 3 * 40 * 0.25, rel=1e-12)
+    assert ans["reductions_t"]["dispatch_uplift"] == pytest.approx(
+        (100.0 + 300.0) / 1000, rel=1e-12
+    )
