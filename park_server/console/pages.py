@@ -13,6 +13,7 @@ import pandas as pd
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from park_server.api import carbon as carbon_routes
 from park_server.api import dispatch as dispatch_routes
 from park_server.api import forecasts as forecast_routes
 from park_server.api import parks as park_routes
@@ -191,10 +192,15 @@ def overview(page: PageDep) -> Response:
             for p in ("day", "month")
         }
         alarms = crud.events(page.db, park_id=row.id, open_only=True, limit=1000)
+        try:  # §10's month figures: green shares (both definitions), CO2 against the budget
+            carbon = carbon_routes.carbon(park=row, session=page.db, period="month", day=day)
+        except HTTPException:
+            carbon = None  # the carbon page says why
         leagues[config.league if config else ""].append(
             {
                 "summary": summary,
                 "kpis": kpi,
+                "carbon": carbon,
                 "open_alarms": [_event(e) for e in alarms],
                 "critical": [e.id for e in alarms if e.severity == "critical"],
             }

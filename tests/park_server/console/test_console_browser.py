@@ -141,6 +141,7 @@ def test_dashboard_shows_the_apis_figures_and_live_values(
             assert page.locator(f"#chart-{target} canvas").count() == 1  # ECharts drew it
         # forecast accuracy: yesterday is scored, with the API's figures
         page.click("nav.park-tabs a[href='/parks/huolingol/forecasts']")
+        page.wait_for_url("**/parks/huolingol/forecasts")
         for target in ("pv", "wind", "load"):
             days = api.get(
                 "/api/v1/parks/huolingol/forecasts/accuracy", params={"target": target, "days": 30}
@@ -152,7 +153,7 @@ def test_dashboard_shows_the_apis_figures_and_live_values(
                 float(row.locator("td").nth(2).get_attribute("data-value") or "nan")
                 == (scored[-1]["nmae"])
             )
-            assert page.locator(f"#acc-{target} canvas").count() == 1
+            page.wait_for_selector(f"#acc-{target} canvas", timeout=10_000)  # ECharts drew it
         page.go_back()
         # a new sample arrives: the page shows it within a few polls, without a reload
         grid = page.locator(".live[data-meter='grid-main'][data-quantity='active_power_kw']")
@@ -292,6 +293,20 @@ def test_language_switch(browser: object, live_server: LiveServer) -> None:
     try:
         v.sign_in("ada", "/")
         assert v.page.inner_text("main h1") == "总览"  # zh is the default
+        # the overview's §10 figures are the carbon API's
+        api = live_server.api("ada")
+        c = api.get(
+            "/api/v1/parks/huolingol/carbon", params={"period": "month", "date": _today()}
+        ).json()
+        api.close()
+        card = v.page.locator("[data-park='huolingol']")
+        for key, value in (
+            ("carbon.green.time_matched_share", c["green"]["time_matched_share"]),
+            ("carbon.green.volumetric_share", c["green"]["volumetric_share"]),
+            ("carbon.budget.used_t", c["budget"]["used_t"]),
+        ):
+            shown = card.locator(f"[data-kpi='{key}']").get_attribute("data-value")
+            assert float(shown or "nan") == pytest.approx(value, rel=1e-12), key
         v.page.click("[data-lang-switch='en']")
         v.page.wait_for_url("**/?lang=en")
         assert v.page.inner_text("main h1") == "Overview"
