@@ -26,12 +26,14 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from config.errors import UsageError
+from config.redact import redact
 from zcpark.demo_history import backfill, continue_live
 from zcpark.demo_seed import Api, seed
 
@@ -50,19 +52,60 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _broker(workdir: Path, url: str | None) -> tuple[str, subprocess.Popen[bytes] | None]:
+@dataclass
+class DemoBroker:
+    """The broker the demo uses: the server's URL, the gateway's, and the process when the demo
+    started it (with a password file and ACL: docs/deployment.md, "Broker credentials")."""
+
+    server_url: str
+    gateway_url: str
+    note: str
+    process: subprocess.Popen[bytes] | None = None
+
+
+def _broker(workdir: Path, url: str | None, db_url: str, creds: Any) -> DemoBroker:
     if url:
-        return url, None
+        return DemoBroker(url, url, "(given with --mqtt-url)")
     if _port_open("127.0.0.1", 1883):
-        return "mqtt://127.0.0.1:1883", None
+        local = "mqtt://127.0.0.1:1883"
+        return DemoBroker(
+            local,
+            local,
+            "(this machine's, anonymous: no password or ACL, so any local client may publish "
+            "as the gateway; setpoints are still signed)",
+        )
     if shutil.which("mosquitto") is None:
         raise UsageError(
             "no MQTT broker on 127.0.0.1:1883 and no 'mosquitto' to start one "
             "(install it: apt-get install mosquitto, or run make demo)"
         )
+    return _start_own_broker(workdir, db_url, creds)
+
+
+def _start_own_broker(workdir: Path, db_url: str, creds: Any) -> DemoBroker:
+    """A Mosquitto of the demo's own on a free port that takes only the server's user and the
+    demo gateway's (password file and ACL written by park_server.db.broker_auth)."""
+    import os
+
+    from sqlmodel import Session
+
+    from park_server.db import broker_auth
+    from park_server.db.engine import make_engine
+
     port = _free_port()
+    server_url = f"mqtt://zcpark-server:{secrets.token_urlsafe(18)}@127.0.0.1:{port}"
+    passwd, acl = workdir / "mosquitto.passwd", workdir / "mosquitto.acl"
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        broker_auth.write_broker_files(session, passwd=passwd, acl=acl, server_url=server_url)
+    engine.dispose()
     conf = workdir / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+    # as root, Mosquitto would read its 0600 files as user mosquitto, and fail
+    run_as = "user root\n" if os.geteuid() == 0 else ""
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous false\n"
+        f"password_file {passwd}\nacl_file {acl}\n{run_as}"
+    )
     proc = subprocess.Popen(
         ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -70,7 +113,12 @@ def _broker(workdir: Path, url: str | None) -> tuple[str, subprocess.Popen[bytes
         if _port_open("127.0.0.1", port):
             break
         time.sleep(0.05)
-    return f"mqtt://127.0.0.1:{port}", proc
+    return DemoBroker(
+        server_url,
+        creds.mqtt_url(f"mqtt://127.0.0.1:{port}"),
+        f"(started for the demo: users and ACL in {passwd.name}, {acl.name})",
+        proc,
+    )
 
 
 def _prepare_database(url: str, workdir: Path, park_id: str) -> tuple[str, str]:
@@ -108,7 +156,23 @@ def _prepare_database(url: str, workdir: Path, park_id: str) -> tuple[str, str]:
     return password, key
 
 
-def _gateway_file(workdir: Path, mqtt_url: str, port_base: int, park_id: str) -> Path:
+def _credentials(db_url: str, park_id: str) -> Any:
+    """The demo gateway's broker credentials and setpoint key (new at every start)."""
+    from sqlmodel import Session
+
+    from park_server.db import broker_auth
+    from park_server.db.engine import make_engine
+
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        creds = broker_auth.issue_credentials(session, park_id=park_id, gateway_id=DEMO_GATEWAY)
+    engine.dispose()
+    return creds
+
+
+def _gateway_file(
+    workdir: Path, mqtt_url: str, port_base: int, park_id: str, setpoint_key: str | None = None
+) -> Path:
     from config import load_park
     from config.loader import PARKS_DIR
 
@@ -121,6 +185,7 @@ def _gateway_file(workdir: Path, mqtt_url: str, port_base: int, park_id: str) ->
             "batch_max_samples": 500,
             "batch_max_seconds": 1.0,
             "status_interval_s": 10,
+            **({"setpoint_key": setpoint_key} if setpoint_key else {}),
         },
         "buffer": {"path": "gw-demo.sqlite", "max_mb": 512},
         "buses": [
@@ -164,16 +229,22 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--park: no shipped park {args.park!r} (one of {', '.join(parks)})")
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    mqtt_url, broker = _broker(workdir, args.mqtt_url)
     db_url = f"sqlite:///{workdir / 'zcpark.db'}"
     password, key = _prepare_database(db_url, workdir, args.park)
-    gw_path = _gateway_file(workdir, mqtt_url, args.modbus_port_base, args.park)
-    settings = Settings(database_url=db_url, mqtt_url=mqtt_url, dispatch_interval_s=60.0)
+    creds = _credentials(db_url, args.park)
+    demo_broker = _broker(workdir, args.mqtt_url, db_url, creds)
+    broker = demo_broker.process
+    gw_path = _gateway_file(
+        workdir, demo_broker.gateway_url, args.modbus_port_base, args.park, creds.setpoint_key
+    )
+    settings = Settings(
+        database_url=db_url, mqtt_url=demo_broker.server_url, dispatch_interval_s=60.0
+    )
     park = load_park(PARKS_DIR / f"{args.park}.yaml")
     base = f"http://{args.host}:{args.port}"
 
     print(f"zcpark demo in {workdir}")
-    print(f"  MQTT broker   {mqtt_url}{' (started for the demo)' if broker else ''}")
+    print(f"  MQTT broker   {redact(demo_broker.server_url)} {demo_broker.note}")
     sys.stdout.flush()
     past = _history(settings, park, workdir, args.history_days)
     app = create_app(settings)
