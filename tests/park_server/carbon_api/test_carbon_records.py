@@ -222,10 +222,21 @@ def test_carbon_query_refused(cs: CarbonServer, client: TestClient) -> None:
     assert r.status_code == 422 and "has not begun" in r.text
     r = client.get(f"{URL}/carbon?period=year&date=9999-12-31", headers=h)
     assert r.status_code == 422 and _loc(r) == [["query", "date"]]
-    # a month with no data: nothing made up, completeness says so
-    r = client.get(f"{URL}/carbon?period=month&date=2026-11-01", headers=h)
-    assert r.status_code == 200
-    assert r.json()["completeness"] == 0.0 and r.json()["energy_kwh"]["consumption"] == 0.0
+    # periods with no data: nothing made up, completeness says so
+    for period, day, label in (
+        ("month", "2026-11-01", "2026-11"),
+        ("day", "2026-11-15", "2026-11-15"),
+        ("year", "2026-03-01", "2026"),
+    ):
+        r = client.get(f"{URL}/carbon?period={period}&date={day}", headers=h)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["period"], body["label"]) == (period, label)
+        assert body["completeness"] == 0.0 and body["energy_kwh"]["consumption"] == 0.0
+        assert body["green"]["volumetric_share"] is None
+    # the running day (14:00 local on 1 December) expects nothing after now
+    r = client.get(f"{URL}/carbon?period=day&date=2026-12-01", headers=h)
+    assert r.status_code == 200 and r.json()["completeness"] == 0.0
 
 
 def test_upload_size_limited(cs: CarbonServer) -> None:
