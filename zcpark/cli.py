@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "gateways add": "park_server.cli:run_gateways_add",
     "gateways broker": "park_server.cli:run_gateways_broker",
     "report": "park_server.cli:run_report",
+    "docs config": "zcpark.docs:run",
 }
 
 NOT_BUILT = "not built yet in this version of zcpark"
@@ -125,6 +126,11 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", default="zh", choices=["zh", "en"])
     p.add_argument("--out", required=True, metavar="FILE")
 
+    p = sub.add_parser("docs", help="generated documentation")
+    docsub = p.add_subparsers(dest="docs_command", metavar="ACTION", required=True)
+    q = docsub.add_parser("config", help="regenerate docs/configuration.md from the models")
+    q.add_argument("--check", action="store_true", help="exit 1 when the file is stale")
+
     p = sub.add_parser("check", help="validate park, gateway and device-profile files")
     p.add_argument("files", nargs="+", metavar="FILE.yaml")
 
@@ -138,6 +144,7 @@ def _command_key(args: argparse.Namespace) -> str:
         "gateways_command",
         "forecast_command",
         "dispatch_command",
+        "docs_command",
     ):
         value = getattr(args, attr, None)
         if value:
