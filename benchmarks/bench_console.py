@@ -155,6 +155,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--days", type=int, default=DAYS)
+    ap.add_argument("--only", default="", help="comma-separated page names (default: all)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -177,6 +178,7 @@ def main() -> None:
             "overview /": ("/", [u for q in parks for u in (
                 f"/api/v1/parks/{q}/kpis?period=day&date={today}",
                 f"/api/v1/parks/{q}/kpis?period=month&date={today}",
+                f"/api/v1/parks/{q}/carbon?period=month&date={today}",
                 f"/api/v1/parks/{q}/events?open_only=true")]),
             "dashboard": (f"/parks/{PARK}", [p, f"{p}/kpis?date={today}", f"{p}/meters", f"{p}/latest",
                           f"{p}/forecasts?target=pv", f"{p}/forecasts?target=wind", f"{p}/forecasts?target=load",
@@ -187,9 +189,14 @@ def main() -> None:
             "accuracy 30 d": (f"/parks/{PARK}/forecasts?days=30", [p, f"{p}/meters"] + [f"{p}/forecasts/accuracy?target={t}&days=30" for t in ("pv", "wind", "load")]),
             "accuracy 90 d": (f"/parks/{PARK}/forecasts?days=90", [p, f"{p}/meters"] + [f"{p}/forecasts/accuracy?target={t}&days=90" for t in ("pv", "wind", "load")]),
             "alarms": (f"/parks/{PARK}/alarms?show=all", [p, f"{p}/events?limit=500"]),
+            "carbon": (f"/parks/{PARK}/carbon", [p, f"{p}/carbon?period=month&date={today}",
+                       f"{p}/budgets/{today[:4]}", f"{p}/certificates"]),
+            "reports": (f"/parks/{PARK}/reports", [p, f"{p}/reports"]),
         }  # fmt: skip
         print(f"{'page':<18} {'page s':>8} {'API s':>8} {'ratio':>6}")
         for name, (page, api_calls) in pages.items():
+            if args.only and not any(o in name for o in args.only.split(",")):
+                continue
             timed(client, [page], None, 1)  # warm
             tp = timed(client, [page], None, args.repeat)
             ta = timed(client, api_calls, bearer, args.repeat)
