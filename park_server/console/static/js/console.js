@@ -34,7 +34,7 @@
     var poll = function () {
       fetch("/parks/" + encodeURIComponent(park) + "/live.json", {credentials: "same-origin", cache: "no-store"})
         .then(function (r) {
-          if (r.status === 401) { live.textContent = labels.signin; live.className = "warn"; return null; }
+          if (r.status === 401) { live.textContent = labels.signin; live.className = "warn"; every = 60000; return null; }
           if (!r.ok) throw new Error(r.status);
           return r.json();
         })
@@ -58,9 +58,11 @@
           live.textContent = labels.updated + " " + timeIn(tz, Date.now(), false);
           live.className = "ok";
         })
-        .catch(function () { live.textContent = labels.failed; live.className = "warn"; });
+        .catch(function () { live.textContent = labels.failed; live.className = "warn"; })
+        // the next poll starts when this one has ended: a slow server is never asked twice at once
+        .then(function () { setTimeout(poll, every); });
     };
-    setInterval(poll, every);
+    setTimeout(poll, every);
   }
 
   // ---- charts ---------------------------------------------------------------------------------
