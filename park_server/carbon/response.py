@@ -9,7 +9,7 @@ why) are listed in docs/carbon.md.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
@@ -285,6 +285,24 @@ def carbon_figures(
             inp, f, bal, matches, enterprise, park.energy.total if annual is None else annual
         )
     return CarbonFigures(inp, inp.settings, inp.period, f, bal, matches, park, ent)
+
+
+def with_enterprise(fig: CarbonFigures, enterprise: str) -> CarbonFigures:
+    """``fig`` with ``enterprise``'s figures, reusing its balance and trade matches: the same as
+    ``carbon_figures(fig.inputs, factors, enterprise)`` without running the balance again (the
+    monthly report asks for every enterprise of a park)."""
+    if enterprise not in fig.settings.enterprise_ids:
+        raise CarbonInputError("enterprise", f"no enterprise {enterprise!r} in the park")
+    annual = fig.park.dual_control.energy_projected.value
+    ent = _scope(
+        fig.inputs,
+        fig.factors,
+        fig.balance,
+        fig.matches,
+        enterprise,
+        fig.park.energy.total if annual is None else annual,
+    )
+    return replace(fig, enterprise=ent)
 
 
 def green_by_day(

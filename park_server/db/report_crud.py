@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from park_server.db.tables import ReportFileRow, ReportRevisionRow
+from park_server.db.tables import ForecastRow, ReportFileRow, ReportRevisionRow
 
 
 @dataclass(frozen=True)
@@ -102,3 +102,21 @@ def add_rendering(session: Session, row: ReportFileRow) -> bytes:
         )
         assert kept is not None
         return kept.content
+
+
+def forecasts_issued(
+    session: Session, *, park_id: str, target: str, start_ms: int, end_ms: int
+) -> int:
+    """How many forecasts of ``target`` were issued in ``[start_ms, end_ms)`` (the report skips
+    the day-by-day accuracy of a target that had none)."""
+    stmt = (
+        select(func.count())
+        .select_from(ForecastRow)
+        .where(
+            ForecastRow.park_id == park_id,
+            ForecastRow.target == target,
+            ForecastRow.issued_ms >= start_ms,
+            ForecastRow.issued_ms < end_ms,
+        )
+    )
+    return int(session.exec(stmt).one())

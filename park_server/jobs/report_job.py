@@ -17,7 +17,6 @@ from park_server.db import crud, report_crud
 from park_server.db.engine import Session
 from park_server.reports.issue import gather, issue_from_inputs, previous_month
 from park_server.state import ServerState
-from park_server.timeseries.carbon import carbon_inputs
 from park_server.timeutil import local_now
 
 log = logging.getLogger("zcpark.jobs.report")
@@ -39,9 +38,9 @@ def report_job(state: ServerState) -> None:
                 continue
             first = date(int(month[:4]), int(month[5:]), 1)
             try:
-                if carbon_inputs(session, park, "month", first).intervals.empty:
-                    continue  # nothing measured that month: no report
                 ri = gather(session, park, first)
+                if ri.carbon.intervals.empty:
+                    continue  # nothing measured that month: no report
                 done = issue_from_inputs(session, ri, by="scheduler")
             except Exception:
                 log.exception("park %s: the report of %s failed", park.id, month)

@@ -25,6 +25,7 @@ from park_server.carbon import (
     response_dict,
 )
 from park_server.carbon.instruments import Certificate, Trade
+from park_server.carbon.response import with_enterprise
 from park_server.reports.data import interval_table, meter_completeness
 from park_server.reports.model import (
     Block,
@@ -844,7 +845,13 @@ def _completeness(inp: CarbonInputs) -> Section:
     )
     rows = []
     gap_rows = []
-    for mc in meter_completeness(inp):
+    every = meter_completeness(inp)
+    short = sorted(
+        (mc for mc in every if mc.with_data < mc.expected),
+        key=lambda m: (m.with_data / max(1, m.expected), m.meter),
+    )
+    whole = [mc for mc in every if mc.with_data >= mc.expected]
+    for mc in short:
         rows.append(
             (
                 _t(mc.meter),
@@ -871,15 +878,37 @@ def _completeness(inp: CarbonInputs) -> Section:
         Column("end", N_("Until")),
         Column("intervals", N_("Missing intervals"), numeric=True),
     )
-    blocks: list[Block] = [
-        _table(
-            "completeness",
-            N_("Data completeness per meter"),
-            rows,
-            N_("Share of the month's expected 15-min intervals with data."),
-            cols,
+    blocks: list[Block] = []
+    if rows:
+        blocks.append(
+            _table(
+                "completeness",
+                N_("Meters with missing data"),
+                rows,
+                N_("Share of the month's expected 15-min intervals with data."),
+                cols,
+            )
         )
-    ]
+    if whole:
+        wcols = (
+            Column("count", N_("Meters"), numeric=True),
+            Column("expected", N_("Expected samples"), numeric=True),
+            Column("meters", N_("Meters with every sample")),
+        )
+        blocks.append(
+            _table(
+                "complete_meters",
+                N_("Meters with every sample"),
+                [
+                    (
+                        Cell(len(whole), "count", "completeness.complete_meters"),
+                        Cell(whole[0].expected, "count", "completeness.expected"),
+                        _t(", ".join(mc.meter for mc in whole)),
+                    )
+                ],
+                columns=wcols,
+            )
+        )
     if gap_rows:
         blocks.append(
             _table("gaps", N_("Gaps"), gap_rows, N_("Local time; the end is exclusive."), gcols)
@@ -954,7 +983,7 @@ def build_report(ri: ReportInputs, factors: Factors) -> Report:
     names = dict(ri.enterprise_names)
     scopes = [Scope("park", None, ri.park_name, _scope_sections(park_fig, None, names))]
     for e in ents:
-        fig = carbon_figures(inp, factors, e)
+        fig = with_enterprise(park_fig, e)  # one balance serves every enterprise
         scopes.append(Scope(e, e, names.get(e, e), _scope_sections(fig, e, names)))
     appendix = (_accuracy(ri.accuracy), _completeness(inp), _methods(park_fig))
     meta = ReportMeta(

@@ -62,13 +62,15 @@ def meter_completeness(inp: CarbonInputs) -> list[MeterCompleteness]:
     index = expected_index(inp.period, inp.as_of)
     starts = epoch_ms(index)
     df = inp.intervals
-    ts_ms = epoch_ms(pd.DatetimeIndex(df["ts"]))
-    has = df["kwh"].notna().to_numpy()
+    df = df[df["kwh"].notna()]
+    ids = [m.id for m in inp.meters]
+    row = pd.Index(ids).get_indexer(pd.Index(df["meter"].astype(str)))
+    col = index.get_indexer(pd.DatetimeIndex(df["ts"]).tz_convert("UTC"))
+    ok = (row >= 0) & (col >= 0)
+    seen = np.zeros((len(ids), len(index)), dtype=bool)
+    seen[row[ok], col[ok]] = True
     out: list[MeterCompleteness] = []
-    meters = df["meter"].astype(str).to_numpy()
-    for spec in inp.meters:
-        mask = (meters == spec.id) & has
-        seen = np.isin(starts, ts_ms[mask])
+    for k, spec in enumerate(inp.meters):
         out.append(
             MeterCompleteness(
                 meter=spec.id,
@@ -76,8 +78,8 @@ def meter_completeness(inp: CarbonInputs) -> list[MeterCompleteness]:
                 enterprise=spec.enterprise,
                 primary=spec.primary,
                 expected=len(starts),
-                with_data=int(seen.sum()),
-                gaps=_gaps(starts, seen),
+                with_data=int(seen[k].sum()),
+                gaps=_gaps(starts, seen[k]),
             )
         )
     return out
@@ -149,8 +151,8 @@ def interval_table(inp: CarbonInputs) -> IntervalTable:
     counts = {c: np.zeros(n, dtype=np.int64) for c in columns}
 
     def add(col: str, mask: np.ndarray, values: np.ndarray) -> None:
-        np.add.at(sums[col], pos[mask], values[mask])
-        np.add.at(counts[col], pos[mask], 1)
+        sums[col] += np.bincount(pos[mask], weights=values[mask], minlength=n)
+        counts[col] += np.bincount(pos[mask], minlength=n)
 
     is_grid, is_sto = roles == "grid", roles == "storage"
     add("grid_import_kwh", is_grid, np.maximum(kwh, 0.0))
@@ -184,9 +186,9 @@ def interval_table(inp: CarbonInputs) -> IntervalTable:
     dup_free = df.assign(_p=pos).drop_duplicates(["_p", "meter"])
     reporting = np.bincount(dup_free["_p"].to_numpy(), minlength=n)
     complete = (reporting >= len(prim)).astype(int)
-    values = tuple(
-        tuple(None if counts[c][i] == 0 else float(sums[c][i]) for c in columns) for i in range(n)
-    )
+    table = np.column_stack([sums[c] for c in columns]).astype(object)
+    table[np.column_stack([counts[c] == 0 for c in columns])] = None
+    values = tuple(tuple(r) for r in table.tolist())
     return IntervalTable(
         columns=columns,
         ts_ms=tuple(int(x) for x in epoch_ms(index)),

@@ -66,14 +66,14 @@ def _plain(obj: Any) -> Any:
 def intervals_sha256(frame: pd.DataFrame) -> str:
     """SHA-256 of the interval rows in canonical bytes (order of the rows does not matter)."""
     ts = epoch_ms(pd.DatetimeIndex(frame["ts"]))
-    meters = frame["meter"].astype(str).to_numpy()
     kwh = frame["kwh"].to_numpy(dtype=np.float64)
     avail = (
         frame["available_kwh"].to_numpy(dtype=np.float64)
         if "available_kwh" in frame.columns
         else np.full(len(frame), np.nan)
     )
-    names, codes = np.unique(meters, return_inverse=True)
+    first, found = pd.factorize(frame["meter"].astype(str), sort=True)
+    codes, names = np.asarray(first), [str(x) for x in found]
     order = np.lexsort((ts, codes))
     h = hashlib.sha256()
     h.update(canonical_json(list(names)).encode())

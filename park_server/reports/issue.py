@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,7 +35,7 @@ from park_server.db.tables import ReportFileRow, ReportRevisionRow
 from park_server.reports.build import TARGETS, ForecastAccuracy, ReportInputs, build_report
 from park_server.reports.digest import changes, factors_version, inputs_sha256
 from park_server.reports.model import Report, from_json, to_json
-from park_server.timeseries.carbon import carbon_inputs
+from park_server.timeseries.carbon import dual_control_inputs
 from park_server.timeseries.forecasts import accuracy, capacity
 from park_server.timeseries.queries import measured
 from park_server.timeutil import DAY_MS, local_now, now_ms
@@ -101,6 +101,16 @@ def month_accuracy(session: Session, park: Park, first: date) -> list[ForecastAc
     for target in TARGETS:
         if capacity(park, target) is None:
             continue
+        issued = report_crud.forecasts_issued(
+            session,
+            park_id=park.id,
+            target=target,
+            start_ms=int(start.timestamp() * 1000) - DAY_MS,
+            end_ms=int(nxt.timestamp() * 1000),
+        )
+        if not issued:  # no forecast: no day to compare (and no query per day)
+            out.append(ForecastAccuracy(target, 0, 0, None, None, None, None))
+            continue
         rows = [
             r for r in accuracy(session, park, target, days, today=nxt) if r["nmae"] is not None
         ]
@@ -148,21 +158,8 @@ def _persistence(
 def gather(session: Session, park: Park, first: date) -> ReportInputs:
     """The month's report inputs: the park's carbon inputs with every enterprise's totals
     before the month (for their dual control), names, and the forecast accuracy."""
-    inp = carbon_inputs(session, park, "month", first)
-    year_before, month_before, last_year = (
-        dict(inp.year_before),
-        dict(inp.month_before),
-        dict(inp.last_year),
-    )
-    for e in park.enterprises:
-        one = carbon_inputs(session, park, "month", first, e.id)
-        if e.id in one.year_before:
-            year_before[e.id] = one.year_before[e.id]
-        if e.id in one.month_before:
-            month_before[e.id] = one.month_before[e.id]
-        if e.id in one.last_year:
-            last_year[e.id] = one.last_year[e.id]
-    inp = replace(inp, year_before=year_before, month_before=month_before, last_year=last_year)
+    # one read of the month and of the earlier months serves the park and every enterprise
+    inp = dual_control_inputs(session, park, first)
     return ReportInputs(
         carbon=inp,
         park_name=park.name,

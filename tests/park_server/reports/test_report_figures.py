@@ -30,7 +30,7 @@ from park_server.locale import translations
 from park_server.reports.build import build_report
 from park_server.reports.fmt import display
 from park_server.reports.html import render_html
-from park_server.reports.model import Cell, Report, from_json, to_json
+from park_server.reports.model import Cell, Report, Table, from_json, to_json
 from park_server.reports.pdf import render_pdf
 from park_server.reports.xlsx import render_xlsx
 
@@ -113,8 +113,14 @@ def test_completeness_per_meter_lists_the_gap(report: Report) -> None:
         assert figures[f"park:completeness.{meter}.expected"] == expected
         assert figures[f"park:completeness.{meter}.with_data"] == expected - synth.N
         assert figures[f"park:completeness.{meter}.gaps"] == 1
-    for meter in ("grid-check", "wind-1", "bess-1", "pot-1", "load-b"):
-        assert figures[f"park:completeness.{meter}.share"] == 1.0
+    # the meters with every sample are named together, not one row each
+    assert figures["park:completeness.complete_meters"] == 5
+    assert figures["park:completeness.expected"] == expected
+    assert "park:completeness.wind-1.share" not in figures
+    (section,) = [s for s in report.appendix if s.id == "completeness"]
+    whole = next(b for b in section.blocks if b.id == "complete_meters")
+    assert isinstance(whole, Table)
+    assert whole.rows[0][2].value == "grid-check, wind-1, bess-1, pot-1, load-b"
     # the gap: day 20, block B (06:00-12:00 local) = 2026-11-19T22:00Z .. 2026-11-20T04:00Z
     start_ms = int(pd.Timestamp("2026-11-20 06:00", tz=synth.TZ).value // 1_000_000)
     assert figures[f"park:gaps.grid-main.{start_ms}.start"] == start_ms
