@@ -23,7 +23,7 @@ from park_server.timeutil import HOUR_MS, now_ms
 
 pytestmark = [pytest.mark.postgres, pytest.mark.mqtt, pytest.mark.slow, pytest.mark.real_clock]
 
-REPLAN_S = 10  # ZCPARK_DISPATCH_INTERVAL_S: re-plans often enough to see each slot
+REPLAN_S = 5  # ZCPARK_DISPATCH_INTERVAL_S: re-plans often enough to see each slot
 FEED_S, RATE = 8.0, 1500  # the gateway's production: samples/s for FEED_S seconds
 
 
