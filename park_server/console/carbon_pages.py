@@ -41,7 +41,7 @@ def _problems(exc: HTTPException) -> list[str]:
     return [str(exc.detail)]
 
 
-def _month(value: str | None, page: Page, tz: str) -> date:
+def _month(value: str | None, tz: str) -> date:
     if not value:
         return local_now(tz).date().replace(day=1)
     try:
@@ -61,7 +61,7 @@ def _carbon_page(
     code: int = 200,
 ) -> Response:
     row = page.park(park)
-    first = _month(month, page, row.timezone)
+    first = _month(month, row.timezone)
     figures: dict[str, Any] | None = None
     figure_problems: list[str] = []
     try:

@@ -285,8 +285,8 @@ def live(park: str, page: DataPageDep) -> Response:
     """What the dashboard polls: the API's /latest, unchanged."""
     try:
         row = page.park(park)
-    except Exception:
-        return JSONResponse({"detail": f"no access to park {park!r}"}, status.HTTP_403_FORBIDDEN)
+    except PageError as exc:
+        return JSONResponse({"detail": exc.detail}, exc.status_code)
     return JSONResponse(
         {"latest": park_routes.latest(park=row, session=page.db)},
         headers={"Cache-Control": "no-store"},
@@ -323,7 +323,7 @@ def gateway_detail(park: str, gateway: str, page: PageDep) -> Response:
     row = page.park(park)
     found = [g for g in park_routes.list_gateways(park=row, session=page.db) if g["id"] == gateway]
     if not found:
-        raise_page(404, f"no gateway {gateway!r} in park {park!r}")
+        raise PageError(status.HTTP_404_NOT_FOUND, f"no gateway {gateway!r} in park {park!r}")
     heard = page.state.gateway_meters().get((row.id, gateway), set())
     meters = [m for m in park_routes.list_meters(park=row, session=page.db) if m["id"] in heard]
     latest = park_routes.latest(park=row, session=page.db)
@@ -343,10 +343,6 @@ def gateway_detail(park: str, gateway: str, page: PageDep) -> Response:
             "latest": by_meter,
         },
     )
-
-
-def raise_page(code: int, detail: str) -> None:
-    raise PageError(code, detail)
 
 
 # ---- forecast accuracy ---------------------------------------------------------------------
@@ -427,7 +423,7 @@ def acknowledge(
         crud.acknowledge_event(page.db, park_id=row.id, event_id=event_id, user=page.user.name)
         is None
     ):
-        raise_page(404, f"no event {event_id} in park {park!r}")
+        raise PageError(status.HTTP_404_NOT_FOUND, f"no event {event_id} in park {park!r}")
     target = (
         _safe_next(back) if back.startswith(f"/parks/{park}/alarms") else f"/parks/{park}/alarms"
     )
