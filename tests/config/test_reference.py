@@ -57,9 +57,7 @@ def test_rows_carry_type_unit_default_and_the_source_comment() -> None:
     assert rows["green_share_target"].unit == "fraction 0..1"
     assert rows["green_share_target"].type == "float (≥ 0, ≤ 1)"
     text = reference.render_generated(settings_model())
-    assert (
-        "| `ZCPARK_DISPATCH_INTERVAL_S` | float (> 0) | s | `900` | the rolling re-plan" in text
-    )
+    assert "| `ZCPARK_DISPATCH_INTERVAL_S` | float (> 0) | s | `900` | the rolling re-plan" in text
     assert "| `inter_request_delay_ms` | float (≥ 0, ≤ 10000) | ms | `0` |" in text
     assert "| `wind_speed_ms` | list of float (at least 2) | m/s | **required** |" in text
 

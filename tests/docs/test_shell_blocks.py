@@ -166,9 +166,11 @@ BLOCKS: dict[tuple[str, str], Run | NotRun] = {
         "tests/dispatch/test_infeasible_and_malformed.py and tests/cli/test_cli.py run "
         "`zcpark dispatch solve` on scenario files",
     ),
-    ("docs/edge.md", "zcpark edge GATEWAY.yaml                 # run the agent (see configuration.md for the file)"): NotRun(  # noqa: E501
-        "usage synopsis: GATEWAY.yaml and PARK.yaml are the reader's files; both run until "
-        "stopped",
+    (
+        "docs/edge.md",
+        "zcpark edge GATEWAY.yaml                 # run the agent (see configuration.md for the file)",
+    ): NotRun(
+        "usage synopsis: GATEWAY.yaml and PARK.yaml are the reader's files; both run until stopped",
         "docs/devices.md's trial block (run here) runs `zcpark simulate` and `zcpark edge`",
     ),
     (
@@ -182,7 +184,10 @@ BLOCKS: dict[tuple[str, str], Run | NotRun] = {
         setup="ZCPARK_DATABASE_URL=sqlite:///./zcpark.db zcpark db upgrade >/dev/null\n",
         expect=("ok",),
     ),
-    ("docs/operations.md", "pg_dump -Fc -h db.park -U zcpark zcpark > zcpark-$(date +%F).dump"): NotRun(  # noqa: E501
+    (
+        "docs/operations.md",
+        "pg_dump -Fc -h db.park -U zcpark zcpark > zcpark-$(date +%F).dump",
+    ): NotRun(
         "needs the park's PostgreSQL at db.park",
         "tests/docs/test_shell_blocks.py::test_pg_dump_and_restore_as_documented (the same "
         "commands on the test PostgreSQL)",
@@ -298,7 +303,7 @@ def test_pg_dump_and_restore_as_documented(tmp_path: Path, pg: Any) -> None:
 
     sh(
         f'psql -h {host} -U {user} -d {db} -qc "CREATE SCHEMA {schema}; '
-        f"CREATE TABLE {schema}.t (v int); INSERT INTO {schema}.t VALUES (42);\""
+        f'CREATE TABLE {schema}.t (v int); INSERT INTO {schema}.t VALUES (42);"'
     )
     try:
         # as documented, with this machine's host, user and database, one schema only
