@@ -165,28 +165,22 @@ def data_span(session: Session, park_id: str, meters: Sequence[str]) -> tuple[in
 
 
 def _series_sql(paramstyle: str) -> dict[str, str]:
-    """Per quantity, one meter's rollups in [start, end) as numbers only: (ts_ms, energy) for
-    power, (ts_ms, mean, covered_ms of the same interval's power) for available power,
-    (ts_ms, energy) for the counters. Asked meter by meter on the rollup's primary key (park,
-    meter, quantity, resolution, ts), so a month costs an index range per meter and quantity,
-    never a scan of the park's other months; the fewest values cross the driver."""
+    """One meter's rollups of a quantity in [start, end) as numbers only: (ts_ms, energy) for
+    power and counters, (ts_ms, mean) for available power, and for power beside available power
+    (ts_ms, energy, covered_ms). Asked meter by meter on the rollup's primary key (park, meter,
+    quantity, resolution, ts), so a month costs an index range per meter and quantity, never a
+    scan of the park's other months; the fewest values cross the driver."""
     m = "?" if paramstyle == "qmark" else "%s"
     where = (
-        f"r.park_id = {m} AND r.meter_id = {m} AND r.quantity = {m} AND r.resolution = '15min' "
-        f"AND r.ts_ms >= {m} AND r.ts_ms < {m} AND r.count > 0"
+        f"park_id = {m} AND meter_id = {m} AND quantity = {m} AND resolution = '15min' "
+        f"AND ts_ms >= {m} AND ts_ms < {m} AND count > 0"
     )
-    energy = f"SELECT r.ts_ms, COALESCE(r.energy_kwh, r.value * 0.25) FROM rollup r WHERE {where}"
-    available = (
-        "SELECT r.ts_ms, r.value, p.covered_ms FROM rollup r LEFT JOIN rollup p ON "
-        "p.park_id = r.park_id AND p.meter_id = r.meter_id AND p.quantity = 'active_power_kw' "
-        f"AND p.resolution = '15min' AND p.ts_ms = r.ts_ms AND p.count > 0 WHERE {where}"
-    )
-    counter = f"SELECT r.ts_ms, r.value FROM rollup r WHERE {where}"
     return {
-        "active_power_kw": energy,
-        "available_power_kw": available,
-        "energy_import_kwh": counter,
-        "energy_export_kwh": counter,
+        "energy": f"SELECT ts_ms, COALESCE(energy_kwh, value * 0.25) FROM rollup WHERE {where}",
+        "energy_covered": (
+            f"SELECT ts_ms, COALESCE(energy_kwh, value * 0.25), covered_ms FROM rollup WHERE {where}"
+        ),
+        "value": f"SELECT ts_ms, value FROM rollup WHERE {where}",
     }
 
 
@@ -207,8 +201,8 @@ def interval_energy(
     counter = np.full(cells, np.nan)
     available = np.full(cells, np.nan)
 
-    def read(meter_id: str, quantity: str) -> tuple[np.ndarray, np.ndarray] | None:
-        cursor.execute(sql[quantity], (park_id, meter_id, quantity, start_ms, end_ms))
+    def read(meter_id: str, quantity: str, what: str) -> tuple[np.ndarray, np.ndarray] | None:
+        cursor.execute(sql[what], (park_id, meter_id, quantity, start_ms, end_ms))
         rows = cursor.fetchall()
         if not rows:
             return None
@@ -219,16 +213,18 @@ def interval_energy(
     try:
         for position, meter_id in enumerate(meters):
             base = position * n
-            got = read(meter_id, "active_power_kw")
+            avail = read(meter_id, "available_power_kw", "value")
+            got = read(meter_id, "active_power_kw", "energy" if avail is None else "energy_covered")
+            hours = np.full(n, 0.25)  # the covered time of power, where there is available power
             if got is not None:
                 power[base + got[0]] = got[1][:, 1]
-            got = read(meter_id, "available_power_kw")
-            if got is not None:
-                covered = got[1][:, 2]
-                hours = np.where(np.isnan(covered), 0.25, covered / HOUR_MS)
-                available[base + got[0]] = got[1][:, 1] * hours
+                if avail is not None:
+                    covered = got[1][:, 2]
+                    hours[got[0]] = np.where(np.isnan(covered), 0.25, covered / HOUR_MS)
+            if avail is not None:
+                available[base + avail[0]] = avail[1][:, 1] * hours[avail[0]]
             for quantity, sign in (("energy_import_kwh", 1.0), ("energy_export_kwh", -1.0)):
-                got = read(meter_id, quantity)
+                got = read(meter_id, quantity, "value")
                 if got is not None:  # the two counters: import − export
                     k = base + got[0]
                     counter[k] = (
