@@ -71,7 +71,10 @@ def _feed(gw: Gateway, source: list[Any], rate: int, at: float, fault: Any) -> t
 
 def _stream_through(
     tmp_path: Path, pg: Any, broker: Any, fault: Any, *, seconds: float = 8, rate: int = 1500
-) -> tuple[Any, float, ServerProc]:
+) -> tuple[Any, float, dict[str, Any]]:
+    """Stream through one server with ``fault`` a third of the way in; return the count, the
+    seconds from the stream's end to an empty gateway buffer, and the server's ingest counters
+    (of its last life) from /health."""
     engine = prepare_database(pg.url)
     server = ServerProc.make(tmp_path, "fault-a", pg.url, broker.url, **INGEST_ONLY).start()
     gw = Gateway(tmp_path, broker.url).start()
@@ -82,7 +85,8 @@ def _stream_through(
         t_end = time.monotonic()
         assert gw.wait_drained(45), (gw.queued(), server.tail())
         drained_s = time.monotonic() - t_end
-        return count(engine, source), drained_s, server
+        health = httpx.get(f"http://127.0.0.1:{server.port}/api/v1/health", timeout=10).json()
+        return count(engine, source), drained_s, health["ingest"]
     finally:
         gw.close()
         server.stop()
@@ -121,11 +125,16 @@ def test_server_killed_mid_stream_and_restarted(
         server.start()  # the same instance id: it resumes its MQTT session
         dead.append(time.monotonic())
 
-    result, drained_s, _ = _stream_through(tmp_path, pg_fresh, private_broker, kill_and_restart)
+    result, drained_s, ingest = _stream_through(
+        tmp_path, pg_fresh, private_broker, kill_and_restart
+    )
     print(
         f"server SIGKILL: {result.sent} samples, {result.stored} stored, {result.missing} "
         f"missing, {result.values_twice} twice; down {dead[1] - dead[0]:.1f} s (restart "
-        f"included); buffer empty {drained_s:.1f} s after the stream ended"
+        f"included); buffer empty {drained_s:.1f} s after the stream ended; the restarted "
+        f"server took {ingest['samples_duplicate']} samples it already had (copies the broker "
+        f"queued while the gateway resent, or committed before the kill and never acked) and "
+        f"{ingest['samples_accepted']} new ones, each stored once"
     )
     assert len(dead) == 2
     assert result.exact, result
