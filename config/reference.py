@@ -23,6 +23,7 @@ import tokenize
 import types
 import typing
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -256,6 +257,7 @@ class Section:
 # --- comments of the source -----------------------------------------------------------------
 
 
+@cache
 def _field_comments(cls: type) -> dict[str, str]:
     """name -> the ``#:`` comment above the field, or its comment on the same line."""
     module = sys.modules[cls.__module__]
@@ -642,7 +644,9 @@ def render_generated(settings: type[BaseModel]) -> str:
         "Every key of each file, from the pydantic models in `config/` and the server's "
         "`park_server/settings.py`. *unit* comes from the name's suffix (DESIGN.md §2) or the "
         "field's comment; *required* keys have no default; constraints are checked on load "
-        "and break it with one line `FILE:LINE: FIELD: REASON`.",
+        "and break it with one line `FILE:LINE: FIELD: REASON`. This part is written by "
+        "`zcpark docs config` (config/reference.py); tests/config/test_reference.py fails when "
+        "it is stale.",
         "",
     ]
     for heading, intro, models in sections:
