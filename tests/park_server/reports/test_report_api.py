@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import zctest_carbon as synth
 from zctest_carbon_park import AFTER_NOVEMBER, GATEWAY, CarbonServer, carbon_server
-from zctest_clock import FakeClock
+from zctest_clock import FakeClock, pinned
 from zctest_report import enter_synthetic_month, html_cells, xlsx_sheets
 
 from park_server.db import crud
@@ -35,10 +35,11 @@ REL = 1e-9
 @pytest.fixture(scope="module")
 def cs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CarbonServer]:
     tmp = tmp_path_factory.mktemp("report-api")
-    server = carbon_server(f"sqlite:///{tmp / 'zcpark.db'}", tmp)
-    store_the_plan(server.server.engine)
-    with server.server.client() as client:
-        enter_synthetic_month(client, server.server.token(client, "cara"))
+    with pinned(FakeClock(AFTER_NOVEMBER)):  # the month is in the past for ingest and entries
+        server = carbon_server(f"sqlite:///{tmp / 'zcpark.db'}", tmp)
+        store_the_plan(server.server.engine)
+        with server.server.client() as client:
+            enter_synthetic_month(client, server.server.token(client, "cara"))
     yield server
 
 
