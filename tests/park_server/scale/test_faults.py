@@ -220,6 +220,11 @@ def test_postgres_unreachable_the_gateway_buffers_and_ingest_resumes(
         t_down = time.monotonic()
         time.sleep(3)
         health = httpx.get(f"http://127.0.0.1:{server.port}/api/v1/health", timeout=10)
+        login = httpx.post(
+            f"http://127.0.0.1:{server.port}/api/v1/auth/token",
+            data={"username": "nobody", "password": "x"},
+            timeout=10,
+        )
         peak_queue = 0
         while time.monotonic() - t_down < OUTAGE_S:
             peak_queue = max(peak_queue, _queue(tmp_path / "buffer.sqlite"))
@@ -251,12 +256,15 @@ def test_postgres_unreachable_the_gateway_buffers_and_ingest_resumes(
     print(
         f"PostgreSQL away {OUTAGE_S:.0f} s: {len(served)} reads served, {len(delivered)} stored, "
         f"{len(set(served) - set(delivered))} missing, {len(delivered) - len(set(delivered))} "
-        f"twice; /health during: {health.status_code} {health.json()}; gateway queue peaked at "
+        f"twice; /health during: {health.status_code} {health.json()}; a login: "
+        f"{login.status_code} {login.json()}; gateway queue peaked at "
         f"{peak_queue} samples; {backlog} reads behind when it returned, all stored "
         f"{caught_up_s:.1f} s later; {len(down_lines)} 'database unavailable' lines, "
         f"{len(tracebacks)} tracebacks"
     )
     assert health.status_code == 503 and health.json()["database"] == "unreachable"
+    assert login.status_code == 503, login.text  # a route that needs the database: the reason
+    assert login.json()["detail"].startswith("database unavailable: "), login.text
     assert peak_queue > 0  # the gateway held what it could not deliver
     assert caught_up, "ingest did not resume by itself"
     assert sorted(delivered) == sorted(set(served)), "lost or stored twice"
