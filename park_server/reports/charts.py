@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +122,12 @@ def chart_svg(chart: Chart, tr: Callable[[str], str]) -> str:
     text = buf.getvalue()
     start = text.find("<svg")
     return text[start:] if start >= 0 else text
+
+
+@lru_cache(maxsize=256)
+def chart_svg_of(chart: Chart, lang: str) -> str:
+    """:func:`chart_svg` in ``lang``, kept for the same chart (a frozen value): the PDF of a
+    report whose HTML was just rendered draws no chart again."""
+    from park_server.reports.fmt import gettext
+
+    return chart_svg(chart, lambda msgid: gettext(lang, msgid))

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from park_server.locale import LANGUAGES, translations
-from park_server.reports.charts import chart_svg
+from park_server.reports.charts import chart_svg_of
 from park_server.reports.fmt import display, gettext
 from park_server.reports.model import Cell, Chart, Report, Table
 
@@ -54,7 +54,7 @@ def render_html(report: Report, lang: str = "zh", *, for_print: bool = False) ->
         return display(c, lang, tz)
 
     def svg(chart: Chart) -> Markup:
-        return Markup(chart_svg(chart, tr))
+        return Markup(chart_svg_of(chart, lang))
 
     generated = datetime.fromtimestamp(m.generated_ms / 1000, ZoneInfo(tz))
     ctx: dict[str, Any] = {
