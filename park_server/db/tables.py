@@ -91,6 +91,19 @@ class Measurement(SQLModel, table=True):
     received_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class LatestSample(SQLModel, table=True):
+    """The newest sample that is not ``bad`` of each meter and quantity, kept by ingest, so that
+    live values are one indexed read (not a scan of the raw table)."""
+
+    __tablename__ = "latest_sample"
+    park_id: str = Field(primary_key=True, max_length=63)
+    meter_id: str = Field(primary_key=True, max_length=63)
+    quantity: str = Field(primary_key=True, max_length=32)
+    ts_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    value: float
+    quality: int = Field(sa_column=Column(SmallInteger, nullable=False))
+
+
 class Rollup(SQLModel, table=True):
     """Per meter, quantity and interval: mean/min/max of power-like values, energy of counters."""
 

@@ -467,6 +467,32 @@ def record_rejects(
     )
 
 
+def keep_latest(conn: Connection, rows: list[Row]) -> None:
+    """Move each key's latest sample on to the batch's newest one that is not ``bad``, when it
+    is newer than the one kept (a late or re-sent sample leaves it)."""
+    newest: dict[tuple[str, str, str], Row] = {}
+    for r in rows:
+        if r[5] >= _BAD:
+            continue
+        key = (r[0], r[1], r[2])
+        if key not in newest or r[3] > newest[key][3]:
+            newest[key] = r
+    if not newest:
+        return
+    conn.execute(
+        text(
+            "INSERT INTO latest_sample (park_id, meter_id, quantity, ts_ms, value, quality) "
+            "VALUES (:p, :m, :q, :t, :v, :ql) ON CONFLICT (park_id, meter_id, quantity) DO UPDATE "
+            "SET ts_ms = excluded.ts_ms, value = excluded.value, quality = excluded.quality "
+            "WHERE excluded.ts_ms > latest_sample.ts_ms"
+        ),
+        [
+            {"p": r[0], "m": r[1], "q": r[2], "t": r[3], "v": r[4], "ql": r[5]}
+            for r in sorted(newest.values())  # one order for every writer: no deadlocks
+        ],
+    )
+
+
 def ingest_batch(
     session: Session, body: Any, *, park: ParkMeters, gateway_id: str, **limits: int
 ) -> IngestResult:
@@ -483,6 +509,7 @@ def ingest_batch(
         conn = session.connection()
         inserted = store_rows(conn, rows, fast=False)
     mark_dirty(conn, rows)
+    keep_latest(conn, rows)
     record_rejects(
         conn,
         park_id=park.park_id,

@@ -43,6 +43,12 @@ def accuracy(
     today = today or local_now(park.timezone)
     cap = capacity(park, target)
     out = []
+    first = (today - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    last = today.replace(hour=0, minute=0, second=0, microsecond=0)
+    # the measurements of every day at once: one read of the rollups, not one per day
+    every = measured(
+        session, park.id, target, int(first.timestamp() * 1000), int(last.timestamp() * 1000)
+    )
     for back in range(days, 0, -1):
         day = (today - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
         issue_from = int((day - timedelta(days=1) + timedelta(hours=10)).timestamp() * 1000)
@@ -57,7 +63,10 @@ def accuracy(
             .order_by(ForecastRow.issued_ms)  # type: ignore[arg-type]
         ).first()
         start, end = int(day.timestamp() * 1000), int((day + timedelta(days=1)).timestamp() * 1000)
-        obs = measured(session, park.id, target, start, end)
+        obs = every[
+            (every.index >= pd.Timestamp(start, unit="ms", tz="UTC"))
+            & (every.index < pd.Timestamp(end, unit="ms", tz="UTC"))
+        ]
         entry: dict[str, Any] = {
             "date": day.date().isoformat(),
             "issued": None,

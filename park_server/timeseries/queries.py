@@ -39,18 +39,9 @@ def measured(session: Session, park_id: str, target: str, start_ms: int, end_ms:
 
 
 def latest_value(session: Session, park: str, meter: str, quantity: str) -> float | None:
-    row = (
-        session.connection()
-        .execute(
-            text(
-                "SELECT value FROM measurement WHERE park_id = :p AND meter_id = :m AND quantity = :q "
-                "AND quality < 2 ORDER BY ts_ms DESC LIMIT 1"
-            ),
-            {"p": park, "m": meter, "q": quantity},
-        )
-        .first()
-    )
-    return float(row[0]) if row else None
+    """The newest value of a meter and quantity that is not ``bad`` (None without one)."""
+    sample = latest_sample(session, park, meter, quantity)
+    return None if sample is None else sample[1]
 
 
 def asset_power(session: Session, park: Park, asset_id: str) -> float | None:
@@ -64,16 +55,14 @@ ROLES = {"pv": ("pv",), "wind": ("wind",), "load": ("load", "flexible_load")}
 
 def latest_values(session: Session, park_id: str) -> list[tuple[str, str, int, float]]:
     """The newest sample that is not ``bad`` of every meter and quantity of a park:
-    (meter, quantity, ts_ms, value). An offline device's 0.0 flagged bad is not a value."""
+    (meter, quantity, ts_ms, value). An offline device's 0.0 flagged bad is not a value. Kept by
+    ingest in ``latest_sample`` (one indexed read, whatever the history's length)."""
     rows = (
         session.connection()
         .execute(
             text(
-                "SELECT m.meter_id, m.quantity, m.ts_ms, m.value FROM measurement m JOIN "
-                "(SELECT meter_id, quantity, MAX(ts_ms) AS ts FROM measurement WHERE park_id = :p "
-                "AND quality < 2 GROUP BY meter_id, quantity) l ON l.meter_id = m.meter_id AND "
-                "l.quantity = m.quantity AND l.ts = m.ts_ms WHERE m.park_id = :p "
-                "ORDER BY m.meter_id, m.quantity"
+                "SELECT meter_id, quantity, ts_ms, value FROM latest_sample WHERE park_id = :p "
+                "ORDER BY meter_id, quantity"
             ),
             {"p": park_id},
         )
@@ -130,8 +119,8 @@ def latest_sample(
         session.connection()
         .execute(
             text(
-                "SELECT ts_ms, value FROM measurement WHERE park_id = :p AND meter_id = :m AND "
-                "quantity = :q AND quality < 2 ORDER BY ts_ms DESC LIMIT 1"
+                "SELECT ts_ms, value FROM latest_sample WHERE park_id = :p AND meter_id = :m "
+                "AND quantity = :q"
             ),
             {"p": park, "m": meter, "q": quantity},
         )

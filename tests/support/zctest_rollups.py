@@ -9,7 +9,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from park_server.db.tables import QUALITY_CODES
-from park_server.ingest.batches import mark_dirty, store_rows
+from park_server.ingest.batches import keep_latest, mark_dirty, store_rows
 from park_server.timeutil import parse_ts
 
 #: a Monday, 08:00 in Asia/Shanghai; the park-local day starts at 2026-11-22T16:00Z
@@ -26,11 +26,13 @@ def row(
 
 
 def store(engine: Engine, rows: list[tuple[str, str, str, int, float, int, int]]) -> None:
-    """Store rows and mark their buckets dirty in one transaction, as ingest does."""
+    """Store rows, mark their buckets dirty and keep the latest values in one transaction, as
+    ingest does."""
     with Session(engine) as session:
         conn = session.connection()
         store_rows(conn, rows)
         mark_dirty(conn, rows)
+        keep_latest(conn, rows)
         session.commit()
 
 
