@@ -71,7 +71,10 @@ class Gateway:
 
 @pytest.mark.mqtt
 @pytest.mark.postgres
-def test_metrics_count_what_came_over_http_and_mqtt(pg_fresh: Any, mqtt_broker: Any) -> None:
+def test_metrics_count_what_came_over_http_and_mqtt(pg_fresh: Any, private_broker: Any) -> None:
+    # a broker of its own: on the shared one, other servers in $share/zcpark take (and refuse)
+    # a share of the batches
+    mqtt_broker = private_broker
     server = make_server(pg_fresh.url, mqtt_url=mqtt_broker.url)
     server.settings = server.settings.model_copy(
         update={"metrics_token": METRICS_TOKEN, "instance_id": "test-metrics"}
