@@ -5,6 +5,7 @@ register of every meter, and stops cleanly on SIGINT."""
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import socket
 import subprocess
@@ -137,4 +138,7 @@ def test_zcpark_simulate_serves_every_meter(path: Path) -> None:
         if role in ("pv", "wind"):
             assert values[m.id] >= 0, (park.id, m.id)
         if role == "grid":
-            assert values[m.id] != 0.0 and again[m.id] != values[m.id]  # alive, and moving
+            # a grid meter may read exactly 0 (renewables above the load, export curtailed at an
+            # anti-reverse-flow connection), whatever the hour the test runs at
+            assert math.isfinite(values[m.id]), (park.id, m.id)
+    assert values != again, park.id  # alive: the park's meters move from one read to the next
