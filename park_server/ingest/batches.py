@@ -415,14 +415,30 @@ def mark_dirty(conn: Connection, rows: list[Row]) -> None:
     if not buckets:
         return
     version = secrets.randbits(62) + 1
+    ordered = sorted(buckets)  # in key order, as the rollup deletes them: row locks taken alike
+    upsert = (
+        " ON CONFLICT (park_id, meter_id, quantity, bucket_ms) DO UPDATE SET version = "
+        "excluded.version"
+    )
+    if conn.dialect.name == "postgresql":
+        # one statement over arrays: a batch of a hundred meters marks some 600 buckets, and a
+        # statement each made marking most of the batch's time
+        ps, ms, qs, bs = (list(col) for col in zip(*ordered, strict=True))
+        conn.execute(
+            text(
+                "INSERT INTO rollup_dirty (park_id, meter_id, quantity, bucket_ms, version) "
+                "SELECT p, m, q, b, :v FROM unnest(CAST(:ps AS text[]), CAST(:ms AS text[]), "
+                "CAST(:qs AS text[]), CAST(:bs AS bigint[])) AS t(p, m, q, b)" + upsert
+            ),
+            {"v": version, "ps": ps, "ms": ms, "qs": qs, "bs": bs},
+        )
+        return
     conn.execute(
         text(
             "INSERT INTO rollup_dirty (park_id, meter_id, quantity, bucket_ms, version) "
-            "VALUES (:p, :m, :q, :b, :v) ON CONFLICT (park_id, meter_id, quantity, bucket_ms) "
-            "DO UPDATE SET version = excluded.version"
+            "VALUES (:p, :m, :q, :b, :v)" + upsert
         ),
-        # in key order, as the rollup deletes them: concurrent writers take row locks alike
-        [{"p": p, "m": m, "q": q, "b": b, "v": version} for p, m, q, b in sorted(buckets)],
+        [{"p": p, "m": m, "q": q, "b": b, "v": version} for p, m, q, b in ordered],
     )
 
 
