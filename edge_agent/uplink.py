@@ -33,6 +33,11 @@ log = logging.getLogger("zcpark.edge.uplink")
 SESSION_EXPIRY_S = 7 * 24 * 3600
 
 
+#: a batch is sent again after RESEND_FACTOR times the smoothed ack latency (within limits)
+RESEND_FACTOR = 4.0
+MAX_RESEND_S = 60.0
+
+
 class Uplink:
     def __init__(
         self,
@@ -47,6 +52,11 @@ class Uplink:
         self.on_setpoints = on_setpoints
         self.window = window
         self.resend_after_s = resend_after_s
+        #: smoothed time from sending a batch to its ack [s]; a batch is sent again only after
+        #: several times this (at least ``resend_after_s``, at most MAX_RESEND_S), so a server that
+        #: is slow to ack is not buried under resends of what it is still storing
+        self.ack_latency_s: float | None = None
+        self._sent_at: dict[int, float] = {}
         self.root = f"zcpark/v1/{gateway.park}/{gateway.gateway}"
         url = urlsplit(gateway.uplink.mqtt)
         self.host, self.port = (
@@ -149,6 +159,17 @@ class Uplink:
             log.warning("ack for batch %d ignored: no such batch is in flight", seq)
             return
         self.acked += 1
+        sent = self._sent_at.pop(seq, None)
+        if sent is not None:
+            latency = time.monotonic() - sent
+            old = self.ack_latency_s
+            self.ack_latency_s = latency if old is None else 0.8 * old + 0.2 * latency
+
+    def resend_after(self) -> float:
+        """How long a sent batch waits for its ack before it is sent again [s]."""
+        if self.ack_latency_s is None:
+            return self.resend_after_s
+        return min(MAX_RESEND_S, max(self.resend_after_s, RESEND_FACTOR * self.ack_latency_s))
 
     def pump(self) -> int:
         """Form batches and send those due; return how many were sent."""
@@ -158,7 +179,7 @@ class Uplink:
             return 0
         sent = 0
         for seq in self.buffer.due(
-            self.window, self.resend_after_s, live_window_s=10 * up.batch_max_seconds
+            self.window, self.resend_after(), live_window_s=10 * up.batch_max_seconds
         ):
             payload = self.buffer.payload(seq, self.gw.park, self.gw.gateway)
             if payload is None:
@@ -168,6 +189,10 @@ class Uplink:
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 break
             self.buffer.mark_sent(seq)
+            self._sent_at[seq] = time.monotonic()
+            if len(self._sent_at) > 4 * self.window:  # forget the oldest of those never acked
+                for old in sorted(self._sent_at)[: len(self._sent_at) - 4 * self.window]:
+                    del self._sent_at[old]
             sent += 1
         self.sent += sent
         return sent
