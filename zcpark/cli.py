@@ -112,6 +112,11 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     q.add_argument("--issue-hour", type=int, default=10)
     q.add_argument("--tz", default="Asia/Shanghai")
     q.add_argument("--out", metavar="metrics.json")
+    q.add_argument(
+        "--leads",
+        action="store_true",
+        help="also score by lead time (0-1 h, 1-6 h, 6-24 h, 24-48 h): metrics.json by_lead",
+    )
 
     p = sub.add_parser("dispatch", help="dispatch optimisation")
     dsub = p.add_subparsers(dest="dispatch_command", metavar="ACTION", required=True)
