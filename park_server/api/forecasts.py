@@ -39,6 +39,19 @@ def accuracy(
     return forecasts.accuracy(session, Park.model_validate_json(park.config_json), target, days)
 
 
+@router.get("/parks/{park}/forecasts/accuracy/by-lead")
+def accuracy_by_lead(
+    park: ParkDep,
+    session: SessionDep,
+    target: Target = "pv",
+    days: Annotated[int, Query(ge=1, le=31)] = 7,
+) -> list[dict[str, Any]]:
+    """The live issues of the last ``days`` days by lead time: nMAE and P10–P90 coverage for
+    0–1 h, 1–6 h, 6–24 h and 24–48 h ahead."""
+    config = Park.model_validate_json(park.config_json)
+    return forecasts.accuracy_by_lead(session, config, target, days)
+
+
 @router.get("/parks/{park}/weather")
 def weather_forecast(
     park: ParkDep,

@@ -86,6 +86,9 @@ API: dict[str, Rule] = {
     "POST /api/v1/parks/{park}/dispatch/replan": Rule("write", 200),  # makes a plan
     "GET /api/v1/parks/{park}/forecasts": Rule("read", 404, params={"target": "pv"}),
     "GET /api/v1/parks/{park}/forecasts/accuracy": Rule("read", 200, params={"target": "pv"}),
+    "GET /api/v1/parks/{park}/forecasts/accuracy/by-lead": Rule(
+        "read", 200, params={"target": "pv"}
+    ),
     "GET /api/v1/parks/{park}/weather": Rule("read", 200),
     "GET /api/v1/parks/{park}/carbon": Rule("read", 200, params={"period": "month"}),
     "GET /api/v1/parks/{park}/certificates": Rule("read", 200),
