@@ -5,6 +5,9 @@ Reads are open to every role of the park, writes to its managers and admins. Bad
 naming the field; a refused row stores nothing. Instrument uploads (JSON or §10's CSV) keep the
 good rows and name each refused one with its line and reason: the answer is 200 when every row
 went in, 422 (with the same ``accepted``/``rejected`` keys) when one did not.
+
+It is one piece, past 400 lines, because the §10 routes share one access rule and one mapping of
+the carbon core's errors to 4xx answers.
 """
 
 from __future__ import annotations

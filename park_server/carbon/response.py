@@ -4,6 +4,9 @@
 results; :func:`response_dict` writes them key for key and unit for unit as §10's
 ``GET /parks/{park}/carbon`` answer; :func:`carbon_response` does both. Keys beyond §10 (and
 why) are listed in docs/carbon.md.
+
+It is one piece, past 400 lines, because §10's answer is one document: the figures and the keys
+that write them change together.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """The console's pages. Each calls the API's own route functions (or the crud/timeseries query
 functions they call) for its figures and hands them to a template unchanged: the console computes
 no figure of its own (DESIGN.md §6). Empty states say what is missing and how to fix it.
+
+It is one piece, past 400 lines, because every page is a short function over the same few query
+calls and the same template context; split by page, each file would repeat that context.
 """
 
 from __future__ import annotations

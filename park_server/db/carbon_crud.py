@@ -4,6 +4,9 @@ targets, monthly inputs and guide indicators, offsets. Keyword-only functions, n
 Rows arrive already checked by the carbon core (park_server.carbon): these functions store and
 read them, each write in one transaction, so a refused row leaves nothing behind. The scope
 column names an enterprise, or ``""`` for the park itself.
+
+It is one piece, past 400 lines, because the instruments, budgets, inputs and offsets share one
+scope convention and one transaction rule.
 """
 
 from __future__ import annotations

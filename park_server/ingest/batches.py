@@ -3,6 +3,9 @@ reject the rest with a reason, and never store a sample twice.
 
 One transaction per batch. The caller acknowledges the batch (MQTT ``ack`` or HTTP response) only
 after :func:`ingest_batch` has returned, i.e. after the commit.
+
+It is one piece, past 400 lines, because validation, storage, dirty marks and latest values are the
+one transaction a batch is, and the ack waits for all of it.
 """
 
 from __future__ import annotations

@@ -23,6 +23,10 @@ Totals before the period are the accounting of each earlier month of the year on
 the monthly reports show), or the totals a manager recorded for a month (months before zcpark's
 meters ran); the storage account is handed from one month to the next. Last year's months are
 used for the projection where recorded, or computed and at least :data:`MONTH_COMPLETE` complete.
+
+It is one piece, past 400 lines, because every reader of the accounting's inputs (rollups,
+instruments, budgets, earlier months) feeds the one CarbonInputs, and the months before a period
+are read by the same code.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ Ingest only marks 15-minute buckets dirty (late data included); :func:`refresh_r
 the rollup job and never by a GET, recomputes them from the raw rows and then the hours and days
 that contain them. Rows are written as upserts and a dirty mark is deleted only if it still holds
 the version that was read, so ingest and rollups (or two rollups) may run at the same time.
+
+It is one piece, past 400 lines, because the 15-minute, hourly and daily rules read and write the
+same rows and must agree (an hour is the sum of its quarters).
 """
 
 from __future__ import annotations
