@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.numbers import NumberPattern, parse_pattern
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 
-from park_server.locale import BABEL_LOCALE, LANGUAGES, translations
+from park_server.locale import BABEL_LOCALE, LANGUAGES, jinja_environment
 from park_server.timeutil import parse_ts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -71,14 +71,7 @@ def local_time(ts: object, tz: str, fmt: str = "%m-%d %H:%M") -> str:
 
 @cache
 def environment(lang: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env = jinja_environment(TEMPLATES, lang)
     env.filters["num"] = lambda v, digits=None: number(v, lang, digits)
     env.filters["pct"] = lambda v: percent(v, lang)
     # kWh shown in MWh, kg in t: units of display, the value is the API's

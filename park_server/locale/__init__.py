@@ -14,6 +14,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 LOCALE_DIR = Path(__file__).resolve().parent
 LANGUAGES = ("zh", "en")
@@ -45,3 +46,18 @@ def translations(lang: str) -> Translations:
     write_mo(buf, catalog)
     buf.seek(0)
     return Translations(buf, domain="messages")
+
+
+def jinja_environment(templates: Path, lang: str) -> Environment:
+    """A Jinja2 environment over ``templates`` with HTML autoescaping and the catalogue of
+    ``lang`` installed (``{% trans %}``, ``_()``): what the console's pages and the report's
+    HTML both render with."""
+    env = Environment(
+        loader=FileSystemLoader(templates),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env

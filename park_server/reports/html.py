@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 
-from park_server.locale import LANGUAGES, translations
+from park_server.locale import LANGUAGES, jinja_environment
 from park_server.reports.charts import chart_svg_of
 from park_server.reports.fmt import display, gettext
 from park_server.reports.model import Cell, Chart, Report, Table
@@ -24,14 +24,7 @@ HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 @cache
 def _env(lang: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env = jinja_environment(TEMPLATES, lang)
     return env
 
 
