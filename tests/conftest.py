@@ -25,15 +25,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from zctest_services import service_unavailable
 
-REQUIRE_SERVICES = os.environ.get("ZCPARK_REQUIRE_SERVICES") == "1"
 REPO = Path(__file__).resolve().parent.parent
-
-
-def service_unavailable(reason: str) -> None:
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (ZCPARK_REQUIRE_SERVICES=1, so this fails instead of skipping)")
-    pytest.skip(reason)
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:

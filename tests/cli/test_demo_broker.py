@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from zctest_services import service_unavailable
 
 from config import load_gateway
 from zcpark import demo
@@ -38,7 +39,7 @@ def _connects(port: int, user: str | None, password: str | None) -> bool:
 
 def test_the_demos_own_broker_takes_only_its_users(tmp_path: Path) -> None:
     if shutil.which("mosquitto") is None:
-        pytest.skip("no mosquitto binary")
+        service_unavailable("no mosquitto binary")
     db = f"sqlite:///{tmp_path / 'zcpark.db'}"
     demo._prepare_database(db, tmp_path, "huolingol")
     creds = demo._credentials(db, "huolingol")
@@ -64,7 +65,7 @@ def test_the_demos_own_broker_takes_only_its_users(tmp_path: Path) -> None:
 
 def test_the_machines_anonymous_broker_is_named_as_such(tmp_path: Path) -> None:
     if not demo._port_open("127.0.0.1", 1883):
-        pytest.skip("no broker on 127.0.0.1:1883")
+        service_unavailable("no broker on 127.0.0.1:1883")
     db = f"sqlite:///{tmp_path / 'zcpark.db'}"
     demo._prepare_database(db, tmp_path, "huolingol")
     used = demo._broker(tmp_path, None, db, demo._credentials(db, "huolingol"))

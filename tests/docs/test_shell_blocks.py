@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from zctest_services import service_unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 FENCE = re.compile(r"^```(sh|bash|shell|console)[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
@@ -280,7 +281,7 @@ def test_pg_dump_and_restore_as_documented(tmp_path: Path, pg: Any) -> None:
     """docs/operations.md's pg_dump / pg_restore lines, on the test PostgreSQL: a schema with one
     table dumped in the custom format and restored into a new database."""
     if not (shutil.which("pg_dump") and shutil.which("pg_restore") and shutil.which("psql")):
-        pytest.skip("pg_dump, pg_restore or psql not installed")
+        service_unavailable("pg_dump, pg_restore or psql not installed")
     from sqlalchemy.engine import make_url
 
     url = make_url(pg.conninfo)

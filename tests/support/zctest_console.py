@@ -17,9 +17,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from sqlmodel import Session
 from zctest_server import Server, make_server
+from zctest_services import service_unavailable
 
 from config import Park
 from park_server.db import crud
@@ -57,10 +57,7 @@ def chromium_path() -> str:
     """The system chromium; skips without it, fails with ZCPARK_REQUIRE_SERVICES=1 (CI)."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        reason = "no system chromium (apt-get install chromium fonts-noto-cjk)"
-        if os.environ.get("ZCPARK_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason} (ZCPARK_REQUIRE_SERVICES=1, so this fails instead of skipping)")
-        pytest.skip(reason)
+        service_unavailable("no system chromium (apt-get install chromium fonts-noto-cjk)")
     return path
 
 
