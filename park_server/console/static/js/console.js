@@ -75,6 +75,16 @@
   var tooltip = {trigger: "axis", valueFormatter: function (v) { return fmt(v); },
                  axisPointer: {label: {formatter: function (p) { return timeIn(tzName, p.value, true); }}}};
 
+  // a power axis with room above its largest value: a forecast capped at the plant's capacity
+  // would otherwise run along the plot's top edge, as if cut off
+  function roomAbove(v) {
+    var top = v.max * 1.08;
+    if (!(top > 0)) return v.max;
+    var unit = Math.pow(10, Math.floor(Math.log10(top)));
+    var step = top / unit >= 3 ? unit : unit / 2;  // on the axis's own ticks: no crowded top label
+    return Math.ceil(top / step) * step;
+  }
+
   function make(el, option) {
     var c = echarts.init(el, null, {renderer: "canvas"});
     c.setOption(option);
@@ -87,7 +97,7 @@
     make(el, {
       animation: false, grid: grid, tooltip: tooltip,
       legend: {top: 0, data: [labels.measured, labels.p50, labels.band]},
-      xAxis: axisTime, yAxis: {type: "value", axisLabel: {formatter: fmt}},
+      xAxis: axisTime, yAxis: {type: "value", max: roomAbove, axisLabel: {formatter: fmt}},
       series: [
         // the band: P90 filled, then P10 filled with the background on top of it
         {name: labels.band, type: "line", symbol: "none", lineStyle: {width: 0}, color: "rgba(46,125,200,0.45)",
@@ -121,7 +131,7 @@
     make(planEl, {
       animation: false, grid: {left: 64, right: 48, top: 56, bottom: 28}, tooltip: tooltip,
       legend: {top: 0, type: "scroll"}, xAxis: axisTime,
-      yAxis: [{type: "value", axisLabel: {formatter: fmt}}, {type: "value", min: 0, max: 1, splitLine: {show: false}}],
+      yAxis: [{type: "value", max: roomAbove, axisLabel: {formatter: fmt}}, {type: "value", min: 0, max: 1, splitLine: {show: false}}],
       series: series
     });
   }
