@@ -144,14 +144,14 @@
       tooltip: {trigger: "axis", valueFormatter: function (v) { return v === null || v === undefined ? "—" : (100 * v).toFixed(1) + " %"; }},
       legend: {top: 0},
       xAxis: {type: "category", data: days},
-      yAxis: [{type: "value", name: "nMAE", axisLabel: {formatter: function (v) { return +(100 * v).toFixed(1) + " %"; }}},
+      yAxis: [{type: "value", name: "nMAE", max: roomAbove, axisLabel: {formatter: function (v) { return +(100 * v).toFixed(1) + " %"; }}},
               {type: "value", min: 0, max: 1, splitLine: {show: false}, axisLabel: {formatter: function (v) { return +(100 * v).toFixed(1) + " %"; }}}],
       series: [
         {name: labels.nmae, type: "bar", color: "#2e7dc8", data: rows.map(function (r) { return r.nmae; })},
         {name: labels.coverage, type: "line", yAxisIndex: 1, color: "#e08a00", connectNulls: false,
          data: rows.map(function (r) { return r.coverage_p10_p90; }),
          markLine: {symbol: "none", silent: true, lineStyle: {type: "dashed", color: "#999"},
-                    label: {formatter: labels.target_coverage, position: "insideEndTop"}, data: [{yAxis: 0.8}]}}
+                    label: {formatter: labels.target_coverage, position: "insideStartTop"}, data: [{yAxis: 0.8}]}}
       ]
     });
   });
