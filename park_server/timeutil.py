@@ -73,3 +73,10 @@ def local_day_start_ms(ms: int, tz: str) -> int:
     local = datetime.fromtimestamp(ms / 1000, zone)
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     return int(start.timestamp() * 1000)
+
+
+def local_month_start_ms(ms: int, tz: str) -> int:
+    """Start of the park-local month containing ``ms``, as epoch ms."""
+    local = datetime.fromtimestamp(ms / 1000, ZoneInfo(tz))
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return int(start.timestamp() * 1000)

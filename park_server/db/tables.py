@@ -126,6 +126,16 @@ class Rollup(SQLModel, table=True):
     resultant: float | None = None
 
 
+class CarbonEpoch(SQLModel, table=True):
+    """A random token per park, renewed by the rollup refresh whenever it rewrites an interval of
+    a closed month: the closed months' carbon totals cached in memory hold only under the token
+    they were computed under (park_server.timeseries.carbon_cache)."""
+
+    __tablename__ = "carbon_epoch"
+    park_id: str = Field(primary_key=True, max_length=63)
+    token: str = Field(max_length=32)
+
+
 class RollupDirty(SQLModel, table=True):
     """Buckets (15 min) whose rollups must be recomputed because raw rows arrived for them."""
 

@@ -66,8 +66,9 @@ from park_server.carbon import (
 from park_server.carbon.inputs import LOAD_ROLES, SUPPLY_ROLES
 from park_server.carbon.response import ScopeFigures
 from park_server.db import carbon_crud
-from park_server.db.tables import CarbonMonthlyRow
-from park_server.timeutil import HOUR_MS, QUARTER_MS, now_ms
+from park_server.db.tables import CarbonInstrumentRow, CarbonMonthlyRow
+from park_server.timeseries.carbon_cache import MonthCache
+from park_server.timeutil import HOUR_MS, QUARTER_MS, local_month_start_ms, now_ms
 
 #: a computed month of last year counts as a seasonal rate from this completeness on [-]
 MONTH_COMPLETE = 0.99
@@ -148,21 +149,26 @@ def data_span(session: Session, park_id: str, meters: Sequence[str]) -> tuple[in
     the data cost no query of their own."""
     conn = session.connection()
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        "SELECT MIN(ts_ms), MAX(ts_ms) FROM rollup WHERE park_id = "
-        f"{mark} AND meter_id = {mark} AND quantity = {mark} AND resolution = '15min'"
+    where = (
+        f"FROM rollup WHERE park_id = {mark} AND meter_id = {mark} AND quantity = {mark} "
+        "AND resolution = '15min'"
     )
+    # MIN and MAX apart: SQLite answers a lone MIN or MAX from the index, both together by a scan
+    first_sql, last_sql = f"SELECT MIN(ts_ms) {where}", f"SELECT MAX(ts_ms) {where}"
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     lo: int | None = None
     hi: int | None = None
     try:
         for meter_id in meters:
             for quantity in QUANTITIES:
-                cursor.execute(sql, (park_id, meter_id, quantity))
-                first, last = cursor.fetchone() or (None, None)
-                if first is not None and last is not None:
-                    lo = int(first) if lo is None else min(lo, int(first))
-                    hi = int(last) if hi is None else max(hi, int(last))
+                cursor.execute(first_sql, (park_id, meter_id, quantity))
+                first = (cursor.fetchone() or (None,))[0]
+                if first is None:
+                    continue
+                cursor.execute(last_sql, (park_id, meter_id, quantity))
+                last = (cursor.fetchone() or (first,))[0] or first
+                lo = int(first) if lo is None else min(lo, int(first))
+                hi = int(last) if hi is None else max(hi, int(last))
     finally:
         cursor.close()
     return None if lo is None or hi is None else (lo, hi)
@@ -294,19 +300,34 @@ def _plans(
     return outcomes, planned
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Park:
     park: Park
     settings: CarbonSettings
     meters: tuple[MeterSpec, ...]
     meter_ids: tuple[str, ...]
-    #: first and last interval with rollups (None: none at all)
-    span: tuple[int, int] | None
+    #: first and last interval with rollups (None: none at all), read when first needed
+    _span: tuple[tuple[int, int] | None] | None = None
+
+    def span(self, session: Session) -> tuple[int, int] | None:
+        if self._span is None:
+            self._span = (data_span(session, self.park.id, self.meter_ids),)
+        return self._span[0]
 
     def intervals(self, session: Session, start_ms: int, end_ms: int) -> pd.DataFrame:
-        if self.span is None or end_ms <= self.span[0] or start_ms > self.span[1]:
+        span = self.span(session)
+        if span is None or end_ms <= span[0] or start_ms > span[1]:
             return interval_energy(session, self.park.id, (), start_ms, end_ms)
         return interval_energy(session, self.park.id, self.meter_ids, start_ms, end_ms)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """The stored rows of the year that every stretch reads, and the closed months' cache."""
+
+    monthly: Sequence[CarbonMonthlyRow]
+    instruments: Sequence[CarbonInstrumentRow]
+    cache: MonthCache
 
 
 def _trades(session: Session, rows: Sequence[Any], tz: str) -> tuple[list[Any], list[Trade]]:
@@ -329,17 +350,14 @@ def _stretch(
     p: _Park,
     period: Period,
     monthly: Sequence[CarbonMonthlyRow],
+    instruments: Sequence[CarbonInstrumentRow],
     storage_initial: StorageState,
     as_of: pd.Timestamp | None,
 ) -> CarbonInputs:
     """Inputs of one stretch of time, without the totals around it."""
     start, end = _ms(period.start), _ms(period.end)
     months = period.months()
-    certs, trades = _trades(
-        session,
-        carbon_crud.instrument_rows(session, park_id=p.park.id, months=months),
-        p.park.timezone,
-    )
+    certs, trades = _trades(session, [r for r in instruments if r.month in months], p.park.timezone)
     return CarbonInputs(
         settings=p.settings.model_copy(update={"storage_initial": storage_initial}),
         meters=p.meters,
@@ -386,20 +404,26 @@ def _month_totals(
     session: Session,
     p: _Park,
     period: Period,
-    monthly: Sequence[CarbonMonthlyRow],
+    inputs: _Stored,
     storage_initial: StorageState,
     scopes: Sequence[str | None],
 ) -> tuple[dict[str | None, tuple[Totals, bool]], StorageState]:
     """Totals of each scope over ``period`` (one month, or the start of one) and whether they
-    are complete, with the storage state handed on. Recorded totals replace computed ones."""
+    are complete, with the storage state handed on. Recorded totals replace computed ones.
+    A closed month's are kept in the cache (park_server.timeseries.carbon_cache)."""
+    monthly = inputs.monthly
     month = period.months()[0]
     recorded = {s: _recorded(monthly, month, s) for s in scopes}
     need = any(c is None or e is None for c, e, _, _ in recorded.values())
+    key = inputs.cache.key(month, _ms(period.start), _ms(period.end), storage_initial)
+    held = inputs.cache.get(key, scopes, need)
+    if held is not None:
+        return held
     computed: dict[str | None, Totals] = {}
     complete: dict[str | None, bool] = dict.fromkeys(scopes, False)
     handed = StorageState()
     if need:
-        inp = _stretch(session, p, period, monthly, storage_initial, None)
+        inp = _stretch(session, p, period, monthly, inputs.instruments, storage_initial, None)
         if _has_data(inp):
             # one balance gives the park and one enterprise; each further enterprise its own
             enterprises = [s for s in scopes if s is not None]
@@ -428,6 +452,7 @@ def _month_totals(
             ),
             (carbon is not None and energy is not None) or complete[s],
         )
+    inputs.cache.put(key, out, handed, need)
     return out, handed
 
 
@@ -501,8 +526,7 @@ def _inputs(
     as_of = pd.Timestamp(now, unit="ms", tz="UTC") if now < end else None
     settings = carbon_settings(park)
     meters = meter_specs(park)
-    ids = tuple(m.id for m in meters)
-    p = _Park(park, settings, meters, ids, data_span(session, park.id, ids))
+    p = _Park(park, settings, meters, tuple(m.id for m in meters))
     year = per.year
     first_month = int(per.start.tz_convert(tz).month) if per.kind != "year" else 1
     at = per.end if as_of is None else as_of
@@ -511,14 +535,30 @@ def _inputs(
     months_needed = {f"{year:04d}-{m:02d}" for m in range(1, 13)} | {
         f"{year - 1:04d}-{m:02d}" for m in last_months
     }
+    # the cache's token is read before any rollup (carbon_cache)
     monthly = carbon_crud.monthly_rows(session, park_id=park.id, months=months_needed)
+    instruments = carbon_crud.instrument_rows(session, park_id=park.id, months=months_needed)
+    cache = MonthCache.open(
+        session,
+        park_id=park.id,
+        closed_before_ms=local_month_start_ms(now, tz),
+        settings=settings,
+        meters=meters,
+        monthly=monthly,
+        instruments=instruments,
+        profiles=carbon_crud.trade_profiles(
+            session,
+            instrument_ids=[r.id for r in instruments if r.kind == "trade" and r.id is not None],
+        ),
+    )
+    stored = _Stored(monthly, instruments, cache)
 
     # totals of the year before the period, month by month, handing the storage account on
     year_before: dict[str | None, Totals] = dict.fromkeys(scopes, Totals())
     storage = StorageState()
     for m in range(1, first_month):
         totals, storage = _month_totals(
-            session, p, _month_period(year, m, tz), monthly, storage, scopes
+            session, p, _month_period(year, m, tz), stored, storage, scopes
         )
         year_before = {s: _add(year_before[s], totals[s][0]) for s in scopes}
     month_before: dict[str | None, Totals] = {}
@@ -526,7 +566,7 @@ def _inputs(
         month_start = _month_period(year, first_month, tz)
         if month_start.start < per.start:
             stretch = dataclasses.replace(month_start, end=per.start)
-            totals, storage = _month_totals(session, p, stretch, monthly, storage, scopes)
+            totals, storage = _month_totals(session, p, stretch, stored, storage, scopes)
             month_before = {s: totals[s][0] for s in scopes}
             year_before = {s: _add(year_before[s], month_before[s]) for s in scopes}
         else:
@@ -536,7 +576,7 @@ def _inputs(
     last_year: dict[str | None, list[MonthTotals]] = {s: [] for s in scopes}
     for m in last_months:
         totals, _ = _month_totals(
-            session, p, _month_period(year - 1, m, tz), monthly, StorageState(), scopes
+            session, p, _month_period(year - 1, m, tz), stored, StorageState(), scopes
         )
         for s in scopes:
             t, complete = totals[s]
@@ -549,7 +589,7 @@ def _inputs(
                 )
             )
 
-    base = _stretch(session, p, per, monthly, storage, as_of)
+    base = _stretch(session, p, per, monthly, instruments, storage, as_of)
     plans, planned = _plans(session, park.id, start, end)
     return dataclasses.replace(
         base,

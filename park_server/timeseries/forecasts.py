@@ -4,13 +4,15 @@ the measured 15-minute values.
 
 from __future__ import annotations
 
+import bisect
 import json
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlmodel import Session, select
+from sqlalchemy import text
+from sqlmodel import Session, col, select
 
 from config import Park
 from park_server.db.tables import ForecastRow
@@ -35,6 +37,39 @@ def latest(session: Session, park_id: str, target: str) -> dict[str, Any] | None
     }
 
 
+def _first_issues(
+    session: Session, park_id: str, target: str, windows: list[tuple[int, int]]
+) -> list[tuple[int, list[dict[str, Any]]] | None]:
+    """For each window [from, to) [ms]: the first issue in it (issued ms and points), or None.
+    The issue times of all windows in one read; the points only of the issues chosen."""
+    if not windows:
+        return []
+    conn = session.connection()
+    times = [
+        (int(r[0]), int(r[1]))
+        for r in conn.execute(
+            text(
+                "SELECT issued_ms, id FROM forecast WHERE park_id = :p AND target = :t AND "
+                "issued_ms >= :s AND issued_ms < :e ORDER BY issued_ms, id"
+            ),
+            {"p": park_id, "t": target, "s": windows[0][0], "e": windows[-1][1]},
+        ).all()
+    ]
+    issued = [t for t, _ in times]
+    chosen: list[tuple[int, int] | None] = []
+    for lo, hi in windows:
+        k = bisect.bisect_left(issued, lo)
+        chosen.append(times[k] if k < len(times) and issued[k] < hi else None)
+    ids = sorted({c[1] for c in chosen if c is not None})
+    points: dict[int, list[dict[str, Any]]] = {}
+    if ids:
+        rows = session.exec(
+            select(ForecastRow.id, ForecastRow.values_json).where(col(ForecastRow.id).in_(ids))
+        ).all()
+        points = {i: json.loads(v) for i, v in rows if i is not None}
+    return [None if c is None else (c[0], points[c[1]]) for c in chosen]
+
+
 def accuracy(
     session: Session, park: Park, target: str, days: int, today: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -42,31 +77,32 @@ def accuracy(
     measured 15-minute values of the day (nMAE by capacity, or by mean load; P10–P90 coverage)."""
     today = today or local_now(park.timezone)
     cap = capacity(park, target)
-    out = []
     first = (today - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
     last = today.replace(hour=0, minute=0, second=0, microsecond=0)
     # the measurements of every day at once: one read of the rollups, not one per day
     every = measured(
         session, park.id, target, int(first.timestamp() * 1000), int(last.timestamp() * 1000)
     )
-    for back in range(days, 0, -1):
-        day = (today - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
-        issue_from = int((day - timedelta(days=1) + timedelta(hours=10)).timestamp() * 1000)
-        row = session.exec(
-            select(ForecastRow)
-            .where(
-                ForecastRow.park_id == park.id,
-                ForecastRow.target == target,
-                ForecastRow.issued_ms >= issue_from,
-                ForecastRow.issued_ms < int(day.timestamp() * 1000),
-            )
-            .order_by(ForecastRow.issued_ms)  # type: ignore[arg-type]
-        ).first()
+    obs_ms = np.asarray(pd.DatetimeIndex(every.index).as_unit("ms").asi8, dtype=np.int64)
+    obs = every.to_numpy(dtype=float)
+    # §6's time stamps of the measured intervals, as the stored points carry them
+    stamps = np.char.add(np.datetime_as_string(obs_ms.astype("datetime64[ms]"), unit="ms"), "Z")
+    day_list = [
+        (today - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
+        for back in range(days, 0, -1)
+    ]
+    windows = [
+        (
+            int((day - timedelta(days=1) + timedelta(hours=10)).timestamp() * 1000),
+            int(day.timestamp() * 1000),
+        )
+        for day in day_list
+    ]
+    issues = _first_issues(session, park.id, target, windows)
+    out = []
+    for day, issue in zip(day_list, issues, strict=True):
         start, end = int(day.timestamp() * 1000), int((day + timedelta(days=1)).timestamp() * 1000)
-        obs = every[
-            (every.index >= pd.Timestamp(start, unit="ms", tz="UTC"))
-            & (every.index < pd.Timestamp(end, unit="ms", tz="UTC"))
-        ]
+        a, b = np.searchsorted(obs_ms, [start, end])
         entry: dict[str, Any] = {
             "date": day.date().isoformat(),
             "issued": None,
@@ -74,10 +110,14 @@ def accuracy(
             "coverage_p10_p90": None,
             "intervals": 0,
         }
-        if row is not None and len(obs):
-            pts = {p["ts"]: p for p in json.loads(row.values_json)}
-            stamps = [format_ts(int(t.value // 1_000_000)) for t in pd.DatetimeIndex(obs.index)]
-            pairs = [(v, pts[s]) for s, v in zip(stamps, obs.to_numpy(), strict=True) if s in pts]
+        if issue is not None and b > a:
+            issued_ms, points = issue
+            pts = {p["ts"]: p for p in points}
+            pairs = [
+                (v, pts[s])
+                for s, v in zip(stamps[a:b].tolist(), obs[a:b].tolist(), strict=True)
+                if s in pts
+            ]
             if pairs:
                 o = np.array([v for v, _ in pairs])
                 p50 = np.array([p["p50"] for _, p in pairs])
@@ -85,7 +125,7 @@ def accuracy(
                 hi = np.array([p["p90"] for _, p in pairs])
                 norm = cap if target in ("pv", "wind") and cap else float(np.mean(np.abs(o))) or 1.0
                 entry.update(
-                    issued=format_ts(row.issued_ms),
+                    issued=format_ts(issued_ms),
                     intervals=len(pairs),
                     nmae=float(np.mean(np.abs(p50 - o)) / norm),
                     coverage_p10_p90=float(np.mean((o >= lo) & (o <= hi))),

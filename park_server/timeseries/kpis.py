@@ -76,10 +76,12 @@ def park_kpis(
     start, end, label = period_bounds(period, day, park.timezone)
     rows = conn.execute(
         text(
-            "SELECT m.role, r.energy_kwh, r.count FROM rollup r JOIN meter m ON "
-            "m.park_id = r.park_id AND m.id = r.meter_id WHERE r.park_id = :p AND m.duty = 'primary' AND "
-            "r.quantity = 'active_power_kw' AND r.resolution = '15min' AND r.ts_ms >= :s "
-            "AND r.ts_ms < :e"
+            # meters first (CROSS JOIN keeps SQLite's order): an index range of the rollup's
+            # key per primary meter, not a scan of every rollup of the park
+            "SELECT m.role, r.energy_kwh, r.count FROM meter m CROSS JOIN rollup r WHERE "
+            "m.park_id = :p AND m.duty = 'primary' AND r.park_id = m.park_id AND "
+            "r.meter_id = m.id AND r.quantity = 'active_power_kw' AND r.resolution = '15min' "
+            "AND r.ts_ms >= :s AND r.ts_ms < :e"
         ),
         {"p": park.id, "s": start, "e": end},
     ).all()

@@ -19,6 +19,8 @@ Ingest only marks 15-minute buckets dirty (late data included); :func:`refresh_r
 the rollup job and never by a GET, recomputes them from the raw rows and then the hours and days
 that contain them. Rows are written as upserts and a dirty mark is deleted only if it still holds
 the version that was read, so ingest and rollups (or two rollups) may run at the same time.
+Rewriting a bucket of a month that has closed renews the park's carbon token in the same
+transaction (park_server.timeseries.carbon_cache: the closed months' cached totals).
 
 It is one piece, past 400 lines, because the 15-minute, hourly and daily rules read and write the
 same rows and must agree (an hour is the sum of its quarters).
@@ -34,7 +36,15 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from config.quantities import COUNTER_QUANTITIES
-from park_server.timeutil import DAY_MS, HOUR_MS, QUARTER_MS, local_day_start_ms
+from park_server.timeseries.carbon_cache import renew_token
+from park_server.timeutil import (
+    DAY_MS,
+    HOUR_MS,
+    QUARTER_MS,
+    local_day_start_ms,
+    local_month_start_ms,
+    now_ms,
+)
 
 BAD = 2
 #: a counter reading below this fraction of the one before is a reset (the counter restarted)
@@ -412,6 +422,14 @@ def refresh_rollups(
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for p, m, q, b, _ in dirty:
         groups[(str(p), str(m), str(q))].append(int(b))
+    # a bucket of a month already closed: that park's cached month totals no longer hold
+    now = now_ms()
+    month_start = {
+        p: local_month_start_ms(now, timezones.get(p, "Asia/Shanghai")) for p, _, _ in groups
+    }
+    stale = {p for (p, _, _), buckets in groups.items() if min(buckets) < month_start[p]}
+    if stale:
+        renew_token(conn, sorted(stale))
     for (park, meter, quantity), buckets in sorted(groups.items()):
         tz = timezones.get(park, "Asia/Shanghai")
         for chunk in _chunks(sorted(buckets)):

@@ -200,3 +200,103 @@ def test_planned_curtailment_and_reductions_from_day_ahead_plans(
     assert ans["reductions_t"]["dispatch_uplift"] == pytest.approx(
         (100.0 + 300.0) / 1000, rel=1e-12
     )
+
+
+def _november(first: int, count: int) -> list[dict[str, object]]:
+    """Quarters ``first`` … of 1 November: 2,000 kW imported, 1,000 kW direct green, 3,000 kW of
+    load (power only)."""
+    return [
+        {
+            "ts": format_ts(START + i * QUARTER_MS),
+            "meter": m,
+            "quantity": "active_power_kw",
+            "value": v,
+        }
+        for i in range(first, first + count)
+        for m, v in (("grid-main", -2000.0), ("dg-1", 1000.0), ("load-1", 3000.0))
+    ]
+
+
+def test_closed_months_are_cached_until_their_inputs_change(
+    database_url: str, tmp_path: Path, server_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """December's answer needs the year's earlier months: a closed month is read once, and read
+    again after a late sample, a monthly entry or a certificate changes it — each answer equal
+    to one computed with the cache emptied."""
+    import park_server.timeseries.carbon as carbon_module
+    from park_server.carbon import Certificate, Fuels, MonthlyInputs
+    from park_server.carbon.instruments import SerialRange
+    from park_server.db import carbon_crud
+    from park_server.timeseries import carbon_cache
+
+    server_clock.t = datetime(2026, 12, 2, 3, tzinfo=UTC).timestamp()
+    server = _server(database_url, tmp_path)
+    engine = server.engine  # type: ignore[attr-defined]
+    _ingest(server, _november(0, 4))
+    reads: list[tuple[int, int]] = []
+    original = carbon_module.interval_energy
+
+    def counted(session: Session, park_id: str, meters: object, start: int, end: int) -> object:
+        if meters:
+            reads.append((start, end))
+        return original(session, park_id, meters, start, end)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(carbon_module, "interval_energy", counted)
+
+    def year_before() -> tuple[float, float, float]:
+        with Session(engine) as session:
+            park = crud.park_config(session, park_id="tinypark")
+            assert park is not None
+            yb = carbon_inputs(session, park, "month", date(2026, 12, 2)).year_before[None]
+        return yb.carbon_t, yb.energy_tce, yb.production_t
+
+    def uncached() -> tuple[float, float, float]:
+        carbon_cache._stores.clear()
+        return year_before()
+
+    first = year_before()
+    assert first[0] > 0 and first[1] > 0
+    november = int(datetime(2026, 10, 31, 16, tzinfo=UTC).timestamp() * 1000)
+    assert (november, november + 30 * 86_400_000) in reads
+    reads.clear()
+    assert year_before() == first  # from the cache: only December itself is read
+    assert all(start >= november + 30 * 86_400_000 for start, _ in reads)
+
+    # a late sample for November: the rollup refresh renews the park's token
+    _ingest(server, _november(4, 2))
+    reads.clear()
+    late = year_before()
+    assert late[1] == pytest.approx(first[1] * 6 / 4, rel=1e-12)
+    assert any(start == november for start, _ in reads)
+    assert late == uncached()
+
+    # a monthly entry (production) and a certificate for November change it again
+    with Session(engine) as session:
+        carbon_crud.put_month(
+            session,
+            park_id="tinypark",
+            month="2026-11",
+            entries=[
+                (MonthlyInputs(month="2026-11", production_t=12.5, fuels=Fuels()), None, None)
+            ],
+            guide_entry=None,
+            by="test",
+        )
+    entered = year_before()
+    # 12.5 t of aluminium bring their anode's process CO2; the electricity is the same
+    assert entered[2] == 12.5 and entered[0] > late[0] and entered[1] == late[1]
+    assert entered == uncached()
+    with Session(engine) as session:
+        carbon_crud.add_instruments(
+            session,
+            park_id="tinypark",
+            items=[
+                Certificate(
+                    "plant", SerialRange("GEC", 1, 2, 6), 2.0, "wind", "W", "2026-11", "2026-11"
+                )
+            ],
+            by="test",
+        )
+    certified = year_before()
+    assert certified[0] < entered[0]  # market-based: 2 of the 3 MWh imported are certified
+    assert certified == uncached()
