@@ -36,6 +36,7 @@ from park_server.console.session import (
 from park_server.db import crud
 from park_server.db.tables import EventRow, ParkRow
 from park_server.timeseries import queries
+from park_server.timeseries.forecasts import accuracy_summary
 from park_server.timeutil import DAY_MS, format_ts, local_now, now_ms
 
 router = APIRouter(include_in_schema=False)
@@ -351,6 +352,10 @@ def gateway_detail(park: str, gateway: str, page: PageDep) -> Response:
 # ---- forecast accuracy ---------------------------------------------------------------------
 
 
+#: days of live issues the accuracy page scores by lead time
+LEAD_DAYS = 7
+
+
 @router.get("/parks/{park}/forecasts")
 def forecast_accuracy(
     park: str, page: PageDep, days: Annotated[int, Query(ge=1, le=366)] = 30
@@ -362,6 +367,11 @@ def forecast_accuracy(
         t: forecast_routes.accuracy(park=row, session=page.db, target=t, days=days) for t in targets
     }
     scored = {t: [d for d in rows if d["nmae"] is not None] for t, rows in accuracy.items()}
+    # the live issues by lead time, over the last week (what the API gives by default)
+    by_lead = {
+        t: forecast_routes.accuracy_by_lead(park=row, session=page.db, target=t, days=LEAD_DAYS)
+        for t in targets
+    }
     return respond(
         page,
         page.request,
@@ -372,6 +382,9 @@ def forecast_accuracy(
             "days": days,
             "accuracy": accuracy,
             "scored": scored,
+            "summary": {t: accuracy_summary(rows) for t, rows in accuracy.items()},
+            "by_lead": by_lead,
+            "lead_days": LEAD_DAYS,
             "charts": {"tz": row.timezone, "lang": page.lang, "accuracy": accuracy},
         },
     )

@@ -22,9 +22,6 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pandas as pd
-
 from config import Park, load_factors
 from config.factors import Factors
 from park_server.carbon import carbon_factors
@@ -36,8 +33,7 @@ from park_server.reports.build import TARGETS, ForecastAccuracy, ReportInputs, b
 from park_server.reports.digest import changes, factors_version, inputs_sha256
 from park_server.reports.model import Report, from_json, to_json
 from park_server.timeseries.carbon import dual_control_inputs
-from park_server.timeseries.forecasts import accuracy, capacity
-from park_server.timeseries.queries import measured
+from park_server.timeseries.forecasts import accuracy, accuracy_summary, capacity
 from park_server.timeutil import DAY_MS, local_now, now_ms
 
 log = logging.getLogger("zcpark.reports")
@@ -111,48 +107,19 @@ def month_accuracy(session: Session, park: Park, first: date) -> list[ForecastAc
         if not issued:  # no forecast: no day to compare (and no query per day)
             out.append(ForecastAccuracy(target, 0, 0, None, None, None, None))
             continue
-        rows = [
-            r for r in accuracy(session, park, target, days, today=nxt) if r["nmae"] is not None
-        ]
-        if not rows:
-            out.append(ForecastAccuracy(target, 0, 0, None, None, None, None))
-            continue
-        n = np.array([r["intervals"] for r in rows], dtype=float)
-        nmae = float(np.sum(n * [r["nmae"] for r in rows]) / n.sum())
-        cov = [r["coverage_p10_p90"] for r in rows]
-        coverage = float(np.sum(n * cov) / n.sum()) if None not in cov else None
-        pers = _persistence(session, park, target, [r["date"] for r in rows], start, nxt)
-        skill = None if pers is None or pers == 0 else 1.0 - nmae / pers
-        out.append(ForecastAccuracy(target, len(rows), int(n.sum()), nmae, pers, skill, coverage))
+        sm = accuracy_summary(accuracy(session, park, target, days, today=nxt))
+        out.append(
+            ForecastAccuracy(
+                target,
+                sm["days"],
+                sm["intervals"],
+                sm["nmae"],
+                sm["persistence_nmae"],
+                sm["skill"],
+                sm["coverage_p10_p90"],
+            )
+        )
     return out
-
-
-def _persistence(
-    session: Session, park: Park, target: str, days: list[str], start: datetime, nxt: datetime
-) -> float | None:
-    """nMAE of "tomorrow as today" on ``days``, normalised as the forecasts are (capacity for
-    PV and wind, the day's mean load for load), interval-weighted; None without data."""
-    begin = int(start.timestamp() * 1000) - DAY_MS
-    obs = measured(session, park.id, target, begin, int(nxt.timestamp() * 1000))
-    if obs.empty:
-        return None
-    cap = capacity(park, target)
-    local = pd.DatetimeIndex(obs.index).tz_convert(park.timezone)
-    series = pd.Series(obs.to_numpy(), index=local)
-    err_sum, count = 0.0, 0
-    for d in days:
-        day = pd.Timestamp(d, tz=park.timezone)
-        today = series[(series.index >= day) & (series.index < day + pd.Timedelta(days=1))]
-        before = series[(series.index >= day - pd.Timedelta(days=1)) & (series.index < day)]
-        before.index = before.index + pd.Timedelta(days=1)
-        both = today.index.intersection(before.index)
-        if len(both) == 0:
-            continue
-        o, p = today.loc[both].to_numpy(), before.loc[both].to_numpy()
-        norm = cap if target in ("pv", "wind") and cap else float(np.mean(np.abs(o))) or 1.0
-        err_sum += float(np.mean(np.abs(p - o)) / norm) * len(both)
-        count += len(both)
-    return err_sum / count if count else None
 
 
 def gather(session: Session, park: Park, first: date) -> ReportInputs:

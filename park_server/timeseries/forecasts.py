@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from config import Park
 from park_server.db.tables import ForecastRow
 from park_server.timeseries.queries import measured
-from park_server.timeutil import format_ts, local_now, now_ms, parse_ts
+from park_server.timeutil import DAY_MS, format_ts, local_now, now_ms, parse_ts
 
 
 def latest(session: Session, park_id: str, target: str) -> dict[str, Any] | None:
@@ -74,14 +74,21 @@ def accuracy(
     session: Session, park: Park, target: str, days: int, today: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Per local day: the forecast issued first at or after 10:00 the day before, against the
-    measured 15-minute values of the day (nMAE by capacity, or by mean load; P10–P90 coverage)."""
+    measured 15-minute values of the day (nMAE by capacity, or by mean load; P10–P90 coverage),
+    and persistence — the measured profile of 24 h before as the forecast — on the day's
+    intervals measured both days: its nMAE (normalised the same way) and the forecast's skill,
+    1 − nMAE ÷ persistence nMAE (the monthly report's figures are these days, weighted)."""
     today = today or local_now(park.timezone)
     cap = capacity(park, target)
     first = (today - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
     last = today.replace(hour=0, minute=0, second=0, microsecond=0)
-    # the measurements of every day at once: one read of the rollups, not one per day
+    # the measurements of every day at once (and of the day before, for persistence): one read
     every = measured(
-        session, park.id, target, int(first.timestamp() * 1000), int(last.timestamp() * 1000)
+        session,
+        park.id,
+        target,
+        int(first.timestamp() * 1000) - DAY_MS,
+        int(last.timestamp() * 1000),
     )
     obs_ms = np.asarray(pd.DatetimeIndex(every.index).as_unit("ms").asi8, dtype=np.int64)
     obs = every.to_numpy(dtype=float)
@@ -109,6 +116,8 @@ def accuracy(
             "nmae": None,
             "coverage_p10_p90": None,
             "intervals": 0,
+            **_persistence(obs_ms, obs, a, b, cap if target in ("pv", "wind") else None),
+            "skill": None,
         }
         if issue is not None and b > a:
             issued_ms, points = issue
@@ -130,8 +139,57 @@ def accuracy(
                     nmae=float(np.mean(np.abs(p50 - o)) / norm),
                     coverage_p10_p90=float(np.mean((o >= lo) & (o <= hi))),
                 )
+                if entry["persistence_nmae"]:
+                    entry["skill"] = 1.0 - entry["nmae"] / entry["persistence_nmae"]
         out.append(entry)
     return out
+
+
+def accuracy_summary(days: list[dict[str, Any]]) -> dict[str, Any]:
+    """:func:`accuracy`'s scored days (those with an nMAE) taken together: nMAE and coverage
+    weighted by each day's intervals, persistence nMAE by the intervals it holds, and the skill
+    1 − nMAE ÷ persistence nMAE (None where persistence has no interval or no error)."""
+    rows = [d for d in days if d["nmae"] is not None]
+    n = np.array([r["intervals"] for r in rows], dtype=float)
+    if not rows or not n.sum():
+        return {
+            "days": 0, "intervals": 0, "nmae": None, "persistence_nmae": None, "skill": None,
+            "coverage_p10_p90": None,
+        }  # fmt: skip
+    nmae = float(np.sum(n * [r["nmae"] for r in rows]) / n.sum())
+    cov = [r["coverage_p10_p90"] for r in rows]
+    held = np.array([r["persistence_intervals"] for r in rows], dtype=float)
+    pers = (
+        float(np.sum(held * [r["persistence_nmae"] or 0.0 for r in rows]) / held.sum())
+        if held.sum()
+        else None
+    )
+    return {
+        "days": len(rows),
+        "intervals": int(n.sum()),
+        "nmae": nmae,
+        "persistence_nmae": pers,
+        "skill": None if not pers else 1.0 - nmae / pers,
+        "coverage_p10_p90": float(np.sum(n * cov) / n.sum()) if None not in cov else None,
+    }
+
+
+def _persistence(
+    obs_ms: np.ndarray, obs: np.ndarray, a: int, b: int, cap: float | None
+) -> dict[str, Any]:
+    """nMAE of the values 24 h before as the forecast of ``obs[a:b]`` (one day), over the
+    intervals measured both times, normalised by ``cap`` or by the mean of the day's values
+    there; with how many intervals it holds."""
+    day_ms = obs_ms[a:b]
+    _, now_i, before_i = np.intersect1d(day_ms, obs_ms + DAY_MS, return_indices=True)
+    if not len(now_i):
+        return {"persistence_nmae": None, "persistence_intervals": 0}
+    o, p = obs[a:b][now_i], obs[before_i]
+    norm = cap if cap else float(np.mean(np.abs(o))) or 1.0
+    return {
+        "persistence_nmae": float(np.mean(np.abs(p - o)) / norm),
+        "persistence_intervals": len(now_i),
+    }
 
 
 def capacity(park: Park, target: str) -> float | None:
@@ -155,34 +213,23 @@ def accuracy_by_lead(
 
     end = now_at if now_at is not None else now_ms()
     start = end - days * 86_400_000
-    rows = session.exec(
-        select(ForecastRow)
-        .where(
-            ForecastRow.park_id == park.id,
-            ForecastRow.target == target,
-            ForecastRow.issued_ms >= start,
-            ForecastRow.issued_ms < end,
-        )
-        .order_by(ForecastRow.issued_ms)  # type: ignore[arg-type]
-    ).all()
+    # the first issue of each hour: its time stamps read for the whole range, its points only
+    first_hour = start - start % 3_600_000
+    hours = [(max(h, start), min(h + 3_600_000, end)) for h in range(first_hour, end, 3_600_000)]
+    issues = [found for found in _first_issues(session, park.id, target, hours) if found]
     obs = measured(session, park.id, target, start, end)
     stamps = [round(t.timestamp() * 1000) for t in pd.DatetimeIndex(obs.index)]
     by_ts = dict(zip(stamps, obs.to_numpy(dtype=float).tolist(), strict=True))
     leads: list[float] = []
     err: list[float] = []
     inside: list[bool] = []
-    seen_hours: set[int] = set()
-    for row in rows:
-        hour = row.issued_ms // 3_600_000
-        if hour in seen_hours:
-            continue
-        seen_hours.add(hour)
-        for p in json.loads(row.values_json):
+    for issued, points in issues:
+        for p in points:
             t = parse_ts(p["ts"])
             o = by_ts.get(t)
             if o is None:
                 continue
-            leads.append((t - row.issued_ms) / 3_600_000)  # to the interval's start
+            leads.append((t - issued) / 3_600_000)  # to the interval's start
             err.append(abs(p["p50"] - o))
             inside.append(p["p10"] <= o <= p["p90"])
     cap = capacity(park, target)

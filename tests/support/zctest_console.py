@@ -154,8 +154,10 @@ def start_live_server(folder: Path) -> Iterator[LiveServer]:
     try:
         with pinned(FakeClock(running=True)):  # the moment the server's clock starts at
             now = now_ms()
-            end = now - now % QUARTER_MS  # whole quarter-hours of the last 30 hours, every 5 min
-            samples = _samples(end - 30 * 3_600_000, end, 300_000)
+            # whole quarter-hours of the last 54 hours, every 5 min: yesterday is scored, and
+            # the day before it is persistence's forecast of yesterday
+            end = now - now % QUARTER_MS
+            samples = _samples(end - 54 * 3_600_000, end, 300_000)
             for i in range(0, len(samples), 2000):
                 live.ingest(samples[i : i + 2000], batch=i)
             state = ServerState(server.settings, server.engine)

@@ -150,10 +150,27 @@ def test_dashboard_shows_the_apis_figures_and_live_values(
             scored = [d for d in days if d["nmae"] is not None]
             assert scored, target
             row = page.locator(f"#acc-{target} ~ details tr[data-day='{scored[-1]['date']}']")
-            assert (
-                float(row.locator("td").nth(2).get_attribute("data-value") or "nan")
-                == (scored[-1]["nmae"])
+            cells = row.locator("td")
+            for i, key in ((2, "nmae"), (3, "persistence_nmae"), (4, "skill")):
+                assert float(cells.nth(i).get_attribute("data-value") or "nan") == scored[-1][key]
+            # the period's figures: interval-weighted, skill = 1 − nMAE ÷ persistence nMAE
+            n = sum(d["intervals"] for d in scored)
+            nmae = sum(d["nmae"] * d["intervals"] for d in scored) / n
+            held = sum(d["persistence_intervals"] for d in scored)
+            pers = sum(d["persistence_nmae"] * d["persistence_intervals"] for d in scored) / held
+            summary = page.locator(f"[data-summary='{target}'] dd")
+            shown = [summary.nth(i).get_attribute("data-value") for i in range(3)]
+            assert [float(x or "nan") for x in shown] == pytest.approx(
+                [nmae, pers, 1 - nmae / pers], rel=1e-12
             )
+            # by lead time: the API's buckets of the last 7 days
+            leads = api.get(
+                "/api/v1/parks/huolingol/forecasts/accuracy/by-lead",
+                params={"target": target, "days": 7},
+            ).json()
+            for b in leads:
+                tr = page.locator(f"[data-leads='{target}'] tr[data-lead='{b['lead']}']")
+                assert int(tr.locator("td").nth(1).inner_text()) == b["points"], (target, b)
             page.wait_for_selector(f"#acc-{target} canvas", timeout=10_000)  # ECharts drew it
         page.go_back()
         # a new sample arrives: the page shows it within a few polls, without a reload

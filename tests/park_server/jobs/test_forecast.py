@@ -81,6 +81,24 @@ def test_pv_forecast_from_measurements_fallback_and_accuracy(tmp_path: Path) -> 
         assert entry["intervals"] == 96
         assert entry["nmae"] == pytest.approx(0.0, abs=1e-6)
         assert entry["coverage_p10_p90"] == 1.0
+        # persistence: the measured values 24 h before as the forecast, normalised by capacity
+        from park_server.timeseries.forecasts import accuracy_summary, capacity
+
+        cap = capacity(park, "pv")
+        assert cap is not None
+        before = [
+            abs(
+                pv_kw(t - 86_400_000, factors[(t - 86_400_000 - start) // 86_400_000])
+                - pv_kw(t, factors[(t - start) // 86_400_000])
+            )
+            for t in day_times
+        ]
+        assert entry["persistence_intervals"] == 96
+        assert entry["persistence_nmae"] == pytest.approx(np.mean(before) / cap, rel=1e-9)
+        assert entry["skill"] == pytest.approx(1.0, abs=1e-6)  # the forecast is exact
+        sm = accuracy_summary(list(acc.values()))
+        assert (sm["days"], sm["intervals"]) == (1, 96)
+        assert sm["persistence_nmae"] == pytest.approx(entry["persistence_nmae"], rel=1e-12)
     with server.client() as client:
         admin = server.token(client, "ada")
         r = client.get("/api/v1/parks/huolingol/forecasts", params={"target": "pv"}, headers=admin)
