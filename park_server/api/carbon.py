@@ -24,7 +24,14 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from config import Park
-from park_server.api.deps import ParkDep, SessionDep, StateDep, UserDep, WritableParkDep
+from park_server.api.deps import (
+    CurrentUser,
+    ParkDep,
+    SessionDep,
+    StateDep,
+    UserDep,
+    WritableParkDep,
+)
 from park_server.api.errors import invalid
 from park_server.carbon import (
     Budget,
@@ -36,7 +43,8 @@ from park_server.carbon import (
     validate_instrument_csv,
     validate_instrument_rows,
 )
-from park_server.db import carbon_crud
+from park_server.carbon.region import region_totals
+from park_server.db import carbon_crud, crud
 from park_server.db.engine import Session
 from park_server.db.tables import ParkRow
 from park_server.timeseries.carbon import PeriodNotBegun, carbon_answer, gec_mwh_per_certificate
@@ -126,6 +134,52 @@ def carbon(
         raise invalid(["query", "date"], str(exc)) from None
     except CarbonInputError as exc:
         raise _refuse(exc, "query" if exc.field in ("enterprise", "period") else "") from None
+
+
+@router.get("/region/carbon")
+def region_carbon(
+    user: UserDep,
+    session: SessionDep,
+    period: Literal["day", "month", "year"] = "month",
+    day: Annotated[date | None, Query(alias="date")] = None,
+) -> dict[str, Any]:
+    """The totals of every park the user may read for the local period holding ``date`` (today
+    in each park's zone by default), by league/city and for the region: sums of energy,
+    emissions, tce, budgets and offsets, and the shares and intensities of those sums
+    (park_server.carbon.region). A park without an answer for the period is named with why."""
+    answers, left_out = park_answers(user, session, period, day)
+    leagues: dict[str, list[dict[str, Any]]] = {}
+    for league, answer in answers:
+        leagues.setdefault(league, []).append(answer)
+    return {
+        "period": period,
+        "leagues": [
+            {"league": name, **region_totals(group)}
+            for name, group in sorted(leagues.items(), key=lambda kv: (kv[0] == "", kv[0]))
+        ],
+        "region": region_totals([a for _, a in answers]),
+        "left_out": left_out,
+    }
+
+
+def park_answers(
+    user: CurrentUser, session: Session, period: Literal["day", "month", "year"], day: date | None
+) -> tuple[list[tuple[str, dict[str, Any]]], list[dict[str, str]]]:
+    """§10's answer of each park ``user`` may read, with its league/city ("" without one), and
+    the parks without an answer for the period, each with the reason."""
+    answers: list[tuple[str, dict[str, Any]]] = []
+    left_out: list[dict[str, str]] = []
+    for row in crud.parks(session):
+        if not user.can_read(row.id):
+            continue
+        cfg = _park(row)
+        try:
+            answers.append(
+                (cfg.league or "", carbon(park=row, session=session, period=period, day=day))
+            )
+        except HTTPException as exc:
+            left_out.append({"park": row.id, "reason": str(exc.detail)})
+    return answers, left_out
 
 
 # ---- instruments -------------------------------------------------------------------------------

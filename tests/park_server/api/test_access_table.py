@@ -72,6 +72,7 @@ API: dict[str, Rule] = {
     "GET /api/v1/health": Rule("public", 200),
     "GET /api/v1/metrics": Rule("admin", 200),
     "GET /api/v1/parks": Rule("user", 200),
+    "GET /api/v1/region/carbon": Rule("user", 200),
     "GET /api/v1/parks/{park}": Rule("read", 200),
     "GET /api/v1/parks/{park}/meters": Rule("read", 200),
     "GET /api/v1/parks/{park}/gateways": Rule("read", 200),

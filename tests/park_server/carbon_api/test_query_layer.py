@@ -300,3 +300,93 @@ def test_closed_months_are_cached_until_their_inputs_change(
     certified = year_before()
     assert certified[0] < entered[0]  # market-based: 2 of the 3 MWh imported are certified
     assert certified == uncached()
+
+
+def test_region_totals_add_the_parks_answers(
+    database_url: str, tmp_path: Path, server_clock: FakeClock
+) -> None:
+    """GET /region/carbon: per league and for the region, the sums of the parks' own §10 answers
+    and the ratios of those sums; a viewer's region holds only the parks they may read."""
+    server_clock.t = datetime(2026, 12, 2, 3, tzinfo=UTC).timestamp()
+    server = _server(database_url, tmp_path)
+    _ingest(server, _november(0, 8))
+    params = {"period": "month", "date": "2026-11-15"}
+    with server.client() as client:  # type: ignore[attr-defined]
+        admin = server.token(client, "ada")  # type: ignore[attr-defined]
+        region = client.get("/api/v1/region/carbon", params=params, headers=admin).json()
+        parks = client.get("/api/v1/parks", headers=admin).json()
+        answers = {
+            p["id"]: client.get(
+                f"/api/v1/parks/{p['id']}/carbon", params=params, headers=admin
+            ).json()
+            for p in parks
+        }
+        viewer = server.token(client, "vic")  # type: ignore[attr-defined]
+        own = client.get("/api/v1/region/carbon", params=params, headers=viewer).json()
+        bad = client.get("/api/v1/region/carbon", params={"date": "2031-01-01"}, headers=admin)
+    total = region["region"]
+    assert sorted(total["parks"]) == sorted(answers) and region["left_out"] == []
+    consumption = sum(a["energy_kwh"]["consumption"] for a in answers.values())
+    assert consumption == 8 * 750.0  # tinypark's eight quarters; the shipped parks have no data
+    assert total["energy_kwh"]["consumption"] == pytest.approx(consumption, rel=1e-12)
+    matched = sum(a["energy_kwh"]["green_consumed_time_matched"] for a in answers.values())
+    assert total["green"]["time_matched_share"] == pytest.approx(matched / consumption, rel=1e-12)
+    market = sum(a["emissions_t"]["total_market"] for a in answers.values())
+    tce = sum(a["energy_tce"]["total"] for a in answers.values())
+    assert total["intensity_t_per_tce"]["market"] == pytest.approx(market / tce, rel=1e-12)
+    leagues = {g["league"]: sorted(g["parks"]) for g in region["leagues"]}
+    assert leagues["Baotou"] == ["baotou_aluminum", "damao"] and leagues[""] == ["tinypark"]
+    assert own["region"]["parks"] == ["huolingol"]
+    assert bad.status_code == 200 and bad.json()["region"]["parks"] == []
+    assert {x["park"] for x in bad.json()["left_out"]} == set(answers)
+
+
+def test_region_totals_by_hand() -> None:
+    """Two parks' answers added up: sums, and ratios of the sums (not means of the ratios)."""
+    from park_server.carbon.region import region_totals
+
+    def answer(park: str, kwh: float, vol: float, matched: float, loc: float, mkt: float,
+               tce: float, budget: float | None, used: float, offsets: float) -> dict[str, object]:  # fmt: skip
+        return {
+            "park": park,
+            "completeness": 0.5 if park == "a" else 1.0,
+            "energy_kwh": {
+                "consumption": kwh,
+                "pv": 0.0,
+                "wind": 0.0,
+                "direct_green": 0.0,
+                "grid_import": kwh,
+                "grid_export": 0.0,
+                "curtailed": None,
+                "green_consumed_time_matched": matched,
+            },
+            "green": {"volumetric_share": vol},
+            "emissions_t": {"total_location": loc, "total_market": mkt, "offsets_held": offsets},
+            "energy_tce": {"total": tce},
+            "budget": {
+                "carbon_t": budget,
+                "used_t": used,
+                "projected_t": used * 12,
+                "energy_tce": None,
+                "energy_used_tce": tce,
+                "energy_projected_tce": None,
+            },
+        }
+
+    t = region_totals(
+        [
+            answer("a", 100.0, 0.5, 30.0, 10.0, 12.0, 5.0, 100.0, 10.0, 1.0),
+            answer("b", 300.0, 0.2, 60.0, 20.0, 18.0, 15.0, None, 25.0, 0.0),
+        ]
+    )
+    assert t["energy_kwh"]["consumption"] == 400.0 and t["energy_kwh"]["curtailed"] is None
+    assert t["green"]["volumetric_share"] == pytest.approx((50.0 + 60.0) / 400.0, rel=1e-12)
+    assert t["green"]["time_matched_share"] == pytest.approx(90.0 / 400.0, rel=1e-12)
+    assert t["emissions_t"] == {"total_location": 30.0, "total_market": 30.0}
+    assert t["intensity_t_per_tce"]["market"] == pytest.approx(30.0 / 20.0, rel=1e-12)
+    b = t["budget"]  # only park a has a carbon budget: its figures alone
+    assert (b["parks_with_carbon_budget"], b["carbon_t"], b["used_t"], b["projected_t"]) == (
+        1, 100.0, 10.0, 120.0
+    )  # fmt: skip
+    assert b["parks_with_energy_budget"] == 0 and b["energy_tce"] is None
+    assert t["offsets_held_t"] == 1.0 and t["completeness_min"] == 0.5

@@ -316,6 +316,9 @@ def test_language_switch(browser: object, live_server: LiveServer) -> None:
         c = api.get(
             "/api/v1/parks/huolingol/carbon", params={"period": "month", "date": _today()}
         ).json()
+        region = api.get(
+            "/api/v1/region/carbon", params={"period": "month", "date": _today()}
+        ).json()
         api.close()
         card = v.page.locator("[data-park='huolingol']")
         for key, value in (
@@ -325,6 +328,20 @@ def test_language_switch(browser: object, live_server: LiveServer) -> None:
         ):
             shown = card.locator(f"[data-kpi='{key}']").get_attribute("data-value")
             assert float(shown or "nan") == pytest.approx(value, rel=1e-12), key
+        # the regional totals are the region API's, league by league and for the region
+        rows = {g["league"]: g for g in region["leagues"]} | {"__region__": region["region"]}
+        assert region["region"]["energy_kwh"]["consumption"] > 0
+        for league, t in rows.items():
+            cells = v.page.locator(f"[data-region] tr[data-league='{league}'] td")
+            assert int(cells.nth(0).inner_text()) == len(t["parks"]), league
+            for i, value in ((1, t["energy_kwh"]["consumption"]),
+                             (2, t["green"]["time_matched_share"]),
+                             (4, t["emissions_t"]["total_market"])):  # fmt: skip
+                shown = cells.nth(i).get_attribute("data-value")
+                if value is None:
+                    assert shown == "None", (league, i)
+                else:
+                    assert float(shown or "nan") == pytest.approx(value, rel=1e-12), (league, i)
         v.page.click("[data-lang-switch='en']")
         v.page.wait_for_url("**/?lang=en")
         assert v.page.inner_text("main h1") == "Overview"

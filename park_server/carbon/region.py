@@ -1,0 +1,85 @@
+"""Regional totals: the §10 answers of several parks for one period added up, as the league/city
+and the region monitor them under dual control of carbon (docs/carbon.md, "Regional totals").
+
+Energies, emissions, tce, budgets and offsets are sums. Shares and intensities are the ratios of
+the sums — a consumption-weighted green share, CO2 over tce — never means of the parks' ratios.
+A budget total adds only the parks that have one, and says how many do. Offsets (ecosystem sinks,
+CCER) are summed apart and never subtracted from emissions: the region's assessment may count
+them, a park's indicator does not (DOMAIN.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def _sum(values: Sequence[float | None]) -> float | None:
+    """The sum of the values given; None when none is."""
+    present = [v for v in values if v is not None]
+    return float(sum(present)) if present else None
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    return None if num is None or not den else num / den
+
+
+def region_totals(answers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The totals of ``answers`` (§10 ``GET /parks/{park}/carbon`` answers of one period)."""
+    e = [a["energy_kwh"] for a in answers]
+    consumption = _sum([x["consumption"] for x in e]) or 0.0
+    # each park's green kWh by the two definitions: share × its consumption
+    volumetric = _sum(
+        [
+            None
+            if a["green"]["volumetric_share"] is None
+            else a["green"]["volumetric_share"] * a["energy_kwh"]["consumption"]
+            for a in answers
+        ]
+    )
+    time_matched = _sum([x["green_consumed_time_matched"] for x in e])
+    location = _sum([a["emissions_t"]["total_location"] for a in answers])
+    market = _sum([a["emissions_t"]["total_market"] for a in answers])
+    tce = _sum([a["energy_tce"]["total"] for a in answers])
+    budgets = [a["budget"] for a in answers]
+    with_carbon = [b for b in budgets if b["carbon_t"] is not None]
+    with_energy = [b for b in budgets if b["energy_tce"] is not None]
+    return {
+        "parks": [a["park"] for a in answers],
+        "energy_kwh": {
+            key: _sum([x[key] for x in e])
+            for key in (
+                "consumption",
+                "pv",
+                "wind",
+                "direct_green",
+                "grid_import",
+                "grid_export",
+                "curtailed",
+            )
+        },
+        "green": {
+            "volumetric_share": _ratio(volumetric, consumption),
+            "time_matched_share": _ratio(time_matched, consumption),
+            "volumetric_kwh": volumetric,
+            "time_matched_kwh": time_matched,
+        },
+        "emissions_t": {"total_location": location, "total_market": market},
+        "energy_tce": tce,
+        "intensity_t_per_tce": {
+            "location": _ratio(location, tce),
+            "market": _ratio(market, tce),
+        },
+        "budget": {
+            "parks_with_carbon_budget": len(with_carbon),
+            "carbon_t": _sum([b["carbon_t"] for b in with_carbon]),
+            "used_t": _sum([b["used_t"] for b in with_carbon]),
+            "projected_t": _sum([b["projected_t"] for b in with_carbon]),
+            "parks_with_energy_budget": len(with_energy),
+            "energy_tce": _sum([b["energy_tce"] for b in with_energy]),
+            "energy_used_tce": _sum([b["energy_used_tce"] for b in with_energy]),
+            "energy_projected_tce": _sum([b["energy_projected_tce"] for b in with_energy]),
+        },
+        "offsets_held_t": _sum([a["emissions_t"]["offsets_held"] for a in answers]),
+        "completeness_min": min((a["completeness"] for a in answers), default=None),
+    }
