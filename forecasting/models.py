@@ -90,12 +90,6 @@ def design_matrix(
 #: with 20 rows per leaf, 0.262 with 200). Load follows a calendar and a year of hourly data
 #: is short: 200 rows per leaf blur it (0.666 with 20, 0.624 with 200).
 MIN_SAMPLES_LEAF = {"pv": 200, "wind": 100, "load": 20}
-#: ... and where no weather column is given: PV's clouds are then all noise to the trees, and
-#: larger leaves average more of it (first fit on 28 days: skill 0.259 with 200 rows per leaf,
-#: 0.261 with 300, 0.255 with 400; PV with PSM3 weather 0.584 with 200, 0.572 with 300)
-MIN_SAMPLES_LEAF_WITHOUT_WEATHER = {"pv": 300}
-#: the prefix of weather columns (forecasting.features.weather_features)
-WEATHER_PREFIX = "w_"
 
 
 class QuantileForecaster:
@@ -118,9 +112,6 @@ class QuantileForecaster:
     ) -> None:
         self.max_iter, self.learning_rate, self.seed = max_iter, learning_rate, seed
         self.holdout_every, self.patience, self.extra = holdout_every, patience, extra
-        self.target = target
-        #: None: chosen in fit, by target and whether weather columns are given
-        self.leaf_given = min_samples_leaf
         self.min_samples_leaf = min_samples_leaf or MIN_SAMPLES_LEAF.get(target, 20)
         self.bands = ConformalBands(gamma=0.0)
         #: the held-out days' errors [unit of the target] and their hours of day
@@ -175,10 +166,6 @@ class QuantileForecaster:
         # history it would explain) carries nothing to learn, and the trees cannot bin it
         self.columns = [str(c) for c in x.columns if x[c].notna().any()]
         x = x[self.columns]
-        if self.leaf_given is None:
-            weather = any(c.startswith(WEATHER_PREFIX) for c in self.columns)
-            leaves = MIN_SAMPLES_LEAF if weather else MIN_SAMPLES_LEAF_WITHOUT_WEATHER
-            self.min_samples_leaf = leaves.get(self.target, MIN_SAMPLES_LEAF.get(self.target, 20))
         day = pd.DatetimeIndex(x.index).asi8 // (86_400 * 10 ** _unit_exp(x.index))
         held = (day % self.holdout_every) == (self.holdout_every - 1)
         if held.sum() >= 24 and (~held).sum() >= 24:
