@@ -16,7 +16,7 @@ from park_server.db.tables import ParkRow
 from park_server.ingest.clock import CLOCK_OFFSET_LIMIT_S
 from park_server.timeseries import queries
 from park_server.timeseries.kpis import PeriodOutOfRange, park_kpis, period_bounds
-from park_server.timeutil import format_ts, local_now, now_ms, parse_ts
+from park_server.timeutil import QUARTER_MS, format_ts, local_now, now_ms, parse_ts
 
 router = APIRouter(tags=["parks"])
 
@@ -78,6 +78,30 @@ def list_meters(park: ParkDep, session: SessionDep) -> list[dict[str, Any]]:
         }
         for m in crud.meters(session, park_id=park.id)
     ]
+
+
+@router.get("/parks/{park}/completeness")
+def completeness(
+    park: ParkDep, session: SessionDep, hours: Annotated[int, Query(ge=1, le=168)] = 24
+) -> dict[str, Any]:
+    """Data completeness of each meter over the last ``hours`` whole quarter-hours: the share of
+    15-minute intervals with a rollup of any of its quantities (the one in progress left out)."""
+    now = now_ms()
+    end = now - now % QUARTER_MS
+    start = end - hours * 3_600_000
+    intervals = hours * 4
+    meters = crud.meters(session, park_id=park.id)
+    got = queries.meter_completeness(
+        session, park.id, [(m.id, json.loads(m.quantities_json)) for m in meters], start, end
+    )
+    return {
+        "from": format_ts(start),
+        "until": format_ts(end),
+        "intervals": intervals,
+        "meters": [
+            {"meter": m.id, "with_data": got[m.id], "share": got[m.id] / intervals} for m in meters
+        ],
+    }
 
 
 @router.get("/parks/{park}/gateways")

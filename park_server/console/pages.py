@@ -328,8 +328,15 @@ def gateways(park: str, page: PageDep) -> Response:
             "gateways": park_routes.list_gateways(park=row, session=page.db),
             "meters": meters,
             "latest": by_meter,
+            "completeness": _completeness(row, page),
         },
     )
+
+
+def _completeness(row: ParkRow, page: Page) -> dict[str, Any]:
+    """The meters' data completeness of the last 24 h, by meter id."""
+    found = park_routes.completeness(park=row, session=page.db, hours=24)
+    return {"hours": 24, "by_meter": {m["meter"]: m for m in found["meters"]}}
 
 
 @router.get("/parks/{park}/gateways/{gateway}")
@@ -355,6 +362,7 @@ def gateway_detail(park: str, gateway: str, page: PageDep) -> Response:
             "gateway": found[0],
             "meters": meters,
             "latest": by_meter,
+            "completeness": _completeness(row, page),
         },
     )
 

@@ -129,3 +129,31 @@ def latest_sample(
         .first()
     )
     return (int(row[0]), float(row[1])) if row else None
+
+
+def meter_completeness(
+    session: Session, park_id: str, meters: list[tuple[str, list[str]]], start_ms: int, end_ms: int
+) -> dict[str, int]:
+    """Per meter (id and its quantities): how many 15-minute intervals of [start, end) hold a
+    rollup with data of any of its quantities. One index range per meter and quantity on the
+    rollup's primary key, whatever the history's length."""
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    out: dict[str, int] = {}
+    try:
+        for meter_id, quantities in meters:
+            if not quantities:
+                out[meter_id] = 0
+                continue
+            marks = ", ".join([mark] * len(quantities))
+            cursor.execute(
+                f"SELECT COUNT(DISTINCT ts_ms) FROM rollup WHERE park_id = {mark} AND "
+                f"meter_id = {mark} AND quantity IN ({marks}) AND resolution = '15min' AND "
+                f"ts_ms >= {mark} AND ts_ms < {mark} AND count > 0",
+                (park_id, meter_id, *quantities, start_ms, end_ms),
+            )
+            out[meter_id] = int((cursor.fetchone() or (0,))[0])
+    finally:
+        cursor.close()
+    return out

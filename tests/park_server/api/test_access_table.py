@@ -77,6 +77,7 @@ API: dict[str, Rule] = {
     "GET /api/v1/parks/{park}/meters": Rule("read", 200),
     "GET /api/v1/parks/{park}/gateways": Rule("read", 200),
     "GET /api/v1/parks/{park}/latest": Rule("read", 200),
+    "GET /api/v1/parks/{park}/completeness": Rule("read", 200),
     "GET /api/v1/parks/{park}/measurements": Rule(
         "read", 200, params={"meter": "grid-main", "quantity": "active_power_kw"}
     ),

@@ -172,7 +172,15 @@ def test_dashboard_shows_the_apis_figures_and_live_values(
                 tr = page.locator(f"[data-leads='{target}'] tr[data-lead='{b['lead']}']")
                 assert int(tr.locator("td").nth(1).inner_text()) == b["points"], (target, b)
             page.wait_for_selector(f"#acc-{target} canvas", timeout=10_000)  # ECharts drew it
-        page.go_back()
+        # meters and gateways: each meter's data completeness of the last 24 h is the API's
+        page.goto(f"{live_server.url}/parks/huolingol/gateways")
+        found = api.get("/api/v1/parks/huolingol/completeness", params={"hours": 24}).json()
+        assert any(m["share"] == 1.0 for m in found["meters"])  # 54 h of samples, every 5 min
+        for m in found["meters"]:
+            cell = page.locator(f"[data-completeness='{m['meter']}']")
+            assert float(cell.get_attribute("data-value") or "nan") == m["share"], m
+            assert cell.inner_text() == percent(m["share"], "zh")
+        page.goto(f"{live_server.url}/parks/huolingol")
         # a new sample arrives: the page shows it within a few polls, without a reload
         grid = page.locator(".live[data-meter='grid-main'][data-quantity='active_power_kw']")
         before = grid.inner_text()
