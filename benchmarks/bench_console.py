@@ -120,6 +120,23 @@ def build(url: str, days: int) -> Settings:
                         values_json=json.dumps(pts),
                     )
                 )
+            # and the last 7 days as the forecast job issues: every 15 minutes, 48 h ahead
+            # (the accuracy page scores the first of each hour by lead time)
+            for issued in range(end - 7 * DAY_MS, end, QUARTER_MS):
+                pts = [
+                    {"ts": format_ts(issued + (k + 1) * QUARTER_MS), "p10": 1.0, "p50": 2.0,
+                     "p90": 3.0}
+                    for k in range(192)
+                ]  # fmt: skip
+                session.add(
+                    ForecastRow(
+                        park_id=PARK,
+                        target=target,
+                        issued_ms=issued + 60_000,
+                        model="bench-live",
+                        values_json=json.dumps(pts),
+                    )
+                )
         for i in range(30):
             session.add(
                 EventRow(
@@ -187,16 +204,15 @@ def main() -> None:
             "overview /": ("/", [u for q in parks for u in (
                 f"/api/v1/parks/{q}/kpis?period=day&date={today}",
                 f"/api/v1/parks/{q}/kpis?period=month&date={today}",
-                f"/api/v1/parks/{q}/carbon?period=month&date={today}",
-                f"/api/v1/parks/{q}/events?open_only=true")]),
+                f"/api/v1/parks/{q}/events?open_only=true")] + [f"/api/v1/region/carbon?period=month&date={today}"]),
             "dashboard": (f"/parks/{PARK}", [p, f"{p}/kpis?date={today}", f"{p}/meters", f"{p}/latest",
                           f"{p}/forecasts?target=pv", f"{p}/forecasts?target=wind", f"{p}/forecasts?target=load",
                           f"{p}/dispatch/latest", f"{p}/events?open_only=true"]),
             "live.json (poll)": (f"/parks/{PARK}/live.json", [f"{p}/latest"]),
-            "meters+gateways": (f"/parks/{PARK}/gateways", [p, f"{p}/meters", f"{p}/latest", f"{p}/gateways"]),
-            "gateway detail": (f"/parks/{PARK}/gateways/gw-hlgl-01", [p, f"{p}/gateways", f"{p}/meters", f"{p}/latest"]),
-            "accuracy 30 d": (f"/parks/{PARK}/forecasts?days=30", [p, f"{p}/meters"] + [f"{p}/forecasts/accuracy?target={t}&days=30" for t in ("pv", "wind", "load")]),
-            "accuracy 90 d": (f"/parks/{PARK}/forecasts?days=90", [p, f"{p}/meters"] + [f"{p}/forecasts/accuracy?target={t}&days=90" for t in ("pv", "wind", "load")]),
+            "meters+gateways": (f"/parks/{PARK}/gateways", [p, f"{p}/meters", f"{p}/latest", f"{p}/gateways", f"{p}/completeness"]),
+            "gateway detail": (f"/parks/{PARK}/gateways/gw-hlgl-01", [p, f"{p}/gateways", f"{p}/meters", f"{p}/latest", f"{p}/completeness"]),
+            "accuracy 30 d": (f"/parks/{PARK}/forecasts?days=30", [p, f"{p}/meters"] + [f"{p}/forecasts/accuracy{k}?target={t}&days={d}" for t in ("pv", "wind", "load") for k, d in (("", 30), ("/by-lead", 7))]),
+            "accuracy 90 d": (f"/parks/{PARK}/forecasts?days=90", [p, f"{p}/meters"] + [f"{p}/forecasts/accuracy{k}?target={t}&days={d}" for t in ("pv", "wind", "load") for k, d in (("", 90), ("/by-lead", 7))]),
             "alarms": (f"/parks/{PARK}/alarms?show=all", [p, f"{p}/events?limit=500"]),
             "carbon": (f"/parks/{PARK}/carbon", [p, f"{p}/carbon?period=month&date={today}",
                        f"{p}/budgets/{today[:4]}", f"{p}/certificates"]),
