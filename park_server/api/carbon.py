@@ -43,7 +43,7 @@ from park_server.carbon import (
     validate_instrument_csv,
     validate_instrument_rows,
 )
-from park_server.carbon.region import region_totals
+from park_server.carbon.region import by_league
 from park_server.db import carbon_crud, crud
 from park_server.db.engine import Session
 from park_server.db.tables import ParkRow
@@ -148,16 +148,11 @@ def region_carbon(
     emissions, tce, budgets and offsets, and the shares and intensities of those sums
     (park_server.carbon.region). A park without an answer for the period is named with why."""
     answers, left_out = park_answers(user, session, period, day)
-    leagues: dict[str, list[dict[str, Any]]] = {}
-    for league, answer in answers:
-        leagues.setdefault(league, []).append(answer)
+    leagues, region = by_league(answers)
     return {
         "period": period,
-        "leagues": [
-            {"league": name, **region_totals(group)}
-            for name, group in sorted(leagues.items(), key=lambda kv: (kv[0] == "", kv[0]))
-        ],
-        "region": region_totals([a for _, a in answers]),
+        "leagues": [{"league": name, **totals} for name, totals in leagues],
+        "region": region,
         "left_out": left_out,
     }
 

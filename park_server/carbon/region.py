@@ -83,3 +83,18 @@ def region_totals(answers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "offsets_held_t": _sum([a["emissions_t"]["offsets_held"] for a in answers]),
         "completeness_min": min((a["completeness"] for a in answers), default=None),
     }
+
+
+def by_league(
+    answers: Sequence[tuple[str, Mapping[str, Any]]],
+) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+    """Each league/city's totals (by name, the parks without one — "" — last) and the region's,
+    from (league, answer) pairs."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for league, answer in answers:
+        groups.setdefault(league, []).append(answer)
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0] == "", kv[0]))
+    return (
+        [(name, region_totals(group)) for name, group in ordered],
+        region_totals([a for _, a in answers]),
+    )

@@ -21,7 +21,7 @@ from park_server.api import dispatch as dispatch_routes
 from park_server.api import forecasts as forecast_routes
 from park_server.api import parks as park_routes
 from park_server.api.deps import SessionDep, StateDep
-from park_server.carbon.region import region_totals
+from park_server.carbon.region import by_league
 from park_server.console.access import DataPageDep, Page, PageDep, PageError, language
 from park_server.console.nav import PARK_PAGES, PENDING, REGION_PAGES
 from park_server.console.render import render
@@ -212,9 +212,9 @@ def overview(page: PageDep) -> Response:
         )
     groups = sorted(leagues.items(), key=lambda kv: (kv[0] == "", kv[0]))
     # the regional totals of the same answers, as GET /region/carbon adds them up
-    answered = [(league, [i["carbon"] for i in items if i["carbon"]]) for league, items in groups]
-    totals = [(league, region_totals(a)) for league, a in answered if a]
-    region = region_totals([c for _, a in answered for c in a])
+    totals, region = by_league(
+        [(league, i["carbon"]) for league, items in groups for i in items if i["carbon"]]
+    )
     return respond(
         page,
         page.request,
