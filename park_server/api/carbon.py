@@ -144,9 +144,13 @@ def region_carbon(
     day: Annotated[date | None, Query(alias="date")] = None,
 ) -> dict[str, Any]:
     """The totals of every park the user may read for the local period holding ``date`` (today
-    in each park's zone by default), by league/city and for the region: sums of energy,
+    in the first park's zone by default), by league/city and for the region: sums of energy,
     emissions, tce, budgets and offsets, and the shares and intensities of those sums
     (park_server.carbon.region). A park without an answer for the period is named with why."""
+    # one date for every park: without one, today in the zone of the first park (by id)
+    if day is None:
+        first = next((r for r in crud.parks(session) if user.can_read(r.id)), None)
+        day = None if first is None else local_now(_park(first).timezone).date()
     answers, left_out = park_answers(user, session, period, day)
     leagues, region = by_league(answers)
     return {

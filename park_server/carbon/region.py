@@ -3,7 +3,8 @@ and the region monitor them under dual control of carbon (docs/carbon.md, "Regio
 
 Energies, emissions, tce, budgets and offsets are sums. Shares and intensities are the ratios of
 the sums — a consumption-weighted green share, CO2 over tce — never means of the parks' ratios.
-A budget total adds only the parks that have one, and says how many do. Offsets (ecosystem sinks,
+A budget total adds only the parks that have one, and says how many do; a projection total is
+given only when every one of them has a projection. Offsets (ecosystem sinks,
 CCER) are summed apart and never subtracted from emissions: the region's assessment may count
 them, a park's indicator does not (DOMAIN.md).
 """
@@ -18,6 +19,13 @@ def _sum(values: Sequence[float | None]) -> float | None:
     """The sum of the values given; None when none is."""
     present = [v for v in values if v is not None]
     return float(sum(present)) if present else None
+
+
+def _all(values: Sequence[float | None]) -> float | None:
+    """The sum when every value is given; None when one is missing (a partial sum would pass
+    for the whole)."""
+    present = [v for v in values if v is not None]
+    return float(sum(present)) if values and len(present) == len(values) else None
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
@@ -74,12 +82,15 @@ def region_totals(answers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "parks_with_carbon_budget": len(with_carbon),
             "carbon_t": _sum([b["carbon_t"] for b in with_carbon]),
             "used_t": _sum([b["used_t"] for b in with_carbon]),
-            "projected_t": _sum([b["projected_t"] for b in with_carbon]),
+            # None unless every park with a budget has a projection
+            "projected_t": _all([b["projected_t"] for b in with_carbon]),
             "parks_with_energy_budget": len(with_energy),
             "energy_tce": _sum([b["energy_tce"] for b in with_energy]),
             "energy_used_tce": _sum([b["energy_used_tce"] for b in with_energy]),
-            "energy_projected_tce": _sum([b["energy_projected_tce"] for b in with_energy]),
+            "energy_projected_tce": _all([b["energy_projected_tce"] for b in with_energy]),
         },
+        # curtailment is known only where measured or planned: the sum of those, and how many
+        "parks_with_curtailment": sum(1 for x in e if x["curtailed"] is not None),
         "offsets_held_t": _sum([a["emissions_t"]["offsets_held"] for a in answers]),
         "completeness_min": min((a["completeness"] for a in answers), default=None),
     }
@@ -89,12 +100,18 @@ def by_league(
     answers: Sequence[tuple[str, Mapping[str, Any]]],
 ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
     """Each league/city's totals (by name, the parks without one — "" — last) and the region's,
-    from (league, answer) pairs."""
+    from (league, answer) pairs of one period: an answer of another period than the first's (a
+    park in another time zone on a month's last evening) is not added in; the region's
+    ``other_period`` names it."""
+    label = answers[0][1]["label"] if answers else None
+    same = [(league, a) for league, a in answers if a["label"] == label]
     groups: dict[str, list[Mapping[str, Any]]] = {}
-    for league, answer in answers:
+    for league, answer in same:
         groups.setdefault(league, []).append(answer)
     ordered = sorted(groups.items(), key=lambda kv: (kv[0] == "", kv[0]))
-    return (
-        [(name, region_totals(group)) for name, group in ordered],
-        region_totals([a for _, a in answers]),
-    )
+    region = region_totals([a for _, a in same])
+    region["label"] = label
+    region["other_period"] = [
+        {"park": a["park"], "label": a["label"]} for _, a in answers if a["label"] != label
+    ]
+    return [(name, region_totals(group)) for name, group in ordered], region

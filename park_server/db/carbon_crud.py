@@ -162,14 +162,18 @@ def set_trade_profile(
 
 
 def to_instruments(
-    session: Session, rows: Sequence[CarbonInstrumentRow]
+    session: Session,
+    rows: Sequence[CarbonInstrumentRow],
+    profiles: dict[int, list[tuple[int, float]]] | None = None,
 ) -> tuple[list[Certificate], list[tuple[CarbonInstrumentRow, list[tuple[int, float]]]]]:
-    """Stored rows as the core's certificates, and the trades with their profiles (raw)."""
+    """Stored rows as the core's certificates, and the trades with their profiles (raw): the
+    ``profiles`` given (already read with the rows), else read now."""
     certs: list[Certificate] = []
     trades: list[tuple[CarbonInstrumentRow, list[tuple[int, float]]]] = []
-    profiles = trade_profiles(
-        session, instrument_ids=[r.id for r in rows if r.kind == "trade" and r.id is not None]
-    )
+    if profiles is None:
+        profiles = trade_profiles(
+            session, instrument_ids=[r.id for r in rows if r.kind == "trade" and r.id is not None]
+        )
     for r in rows:
         if r.kind == "gec":
             serial = _serial(r)

@@ -327,11 +327,15 @@ class _Stored:
 
     monthly: Sequence[CarbonMonthlyRow]
     instruments: Sequence[CarbonInstrumentRow]
+    #: the trades' delivery profiles, read once with the instruments (the cache's key holds them)
+    profiles: dict[int, list[tuple[int, float]]]
     cache: MonthCache
 
 
-def _trades(session: Session, rows: Sequence[Any], tz: str) -> tuple[list[Any], list[Trade]]:
-    certs, raw = carbon_crud.to_instruments(session, rows)
+def _trades(
+    session: Session, rows: Sequence[Any], profiles: dict[int, list[tuple[int, float]]]
+) -> tuple[list[Any], list[Trade]]:
+    certs, raw = carbon_crud.to_instruments(session, rows, profiles)
     trades: list[Trade] = []
     for row, profile in raw:
         series = None
@@ -349,15 +353,17 @@ def _stretch(
     session: Session,
     p: _Park,
     period: Period,
-    monthly: Sequence[CarbonMonthlyRow],
-    instruments: Sequence[CarbonInstrumentRow],
+    stored: _Stored,
     storage_initial: StorageState,
     as_of: pd.Timestamp | None,
 ) -> CarbonInputs:
     """Inputs of one stretch of time, without the totals around it."""
     start, end = _ms(period.start), _ms(period.end)
     months = period.months()
-    certs, trades = _trades(session, [r for r in instruments if r.month in months], p.park.timezone)
+    monthly = stored.monthly
+    certs, trades = _trades(
+        session, [r for r in stored.instruments if r.month in months], stored.profiles
+    )
     return CarbonInputs(
         settings=p.settings.model_copy(update={"storage_initial": storage_initial}),
         meters=p.meters,
@@ -423,7 +429,7 @@ def _month_totals(
     complete: dict[str | None, bool] = dict.fromkeys(scopes, False)
     handed = StorageState()
     if need:
-        inp = _stretch(session, p, period, monthly, inputs.instruments, storage_initial, None)
+        inp = _stretch(session, p, period, inputs, storage_initial, None)
         if _has_data(inp):
             # one balance gives the park and one enterprise; each further enterprise its own
             enterprises = [s for s in scopes if s is not None]
@@ -538,6 +544,10 @@ def _inputs(
     # the cache's token is read before any rollup (carbon_cache)
     monthly = carbon_crud.monthly_rows(session, park_id=park.id, months=months_needed)
     instruments = carbon_crud.instrument_rows(session, park_id=park.id, months=months_needed)
+    profiles = carbon_crud.trade_profiles(
+        session,
+        instrument_ids=[r.id for r in instruments if r.kind == "trade" and r.id is not None],
+    )
     cache = MonthCache.open(
         session,
         park_id=park.id,
@@ -546,12 +556,9 @@ def _inputs(
         meters=meters,
         monthly=monthly,
         instruments=instruments,
-        profiles=carbon_crud.trade_profiles(
-            session,
-            instrument_ids=[r.id for r in instruments if r.kind == "trade" and r.id is not None],
-        ),
+        profiles=profiles,
     )
-    stored = _Stored(monthly, instruments, cache)
+    stored = _Stored(monthly, instruments, profiles, cache)
 
     # totals of the year before the period, month by month, handing the storage account on
     year_before: dict[str | None, Totals] = dict.fromkeys(scopes, Totals())
@@ -589,7 +596,7 @@ def _inputs(
                 )
             )
 
-    base = _stretch(session, p, per, monthly, instruments, storage, as_of)
+    base = _stretch(session, p, per, stored, storage, as_of)
     plans, planned = _plans(session, park.id, start, end)
     return dataclasses.replace(
         base,

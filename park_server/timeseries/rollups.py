@@ -57,6 +57,8 @@ POWER = "active_power_kw"
 MAX_SPAN_MS = QUARTER_MS
 
 Rollup = dict[str, Any]
+#: how far ahead the rollup refresh looks for a month that is closing [ms] (carbon_cache)
+CLOSING_MARGIN_MS = HOUR_MS
 
 
 def counter_energy(
@@ -422,10 +424,12 @@ def refresh_rollups(
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for p, m, q, b, _ in dirty:
         groups[(str(p), str(m), str(q))].append(int(b))
-    # a bucket of a month already closed: that park's cached month totals no longer hold
-    now = now_ms()
+    # a bucket of a month already closed: that park's cached month totals no longer hold. The
+    # month is taken CLOSING_MARGIN_MS ahead, so that a refresh running as a month ends (or on a
+    # host whose clock is behind a reader's) renews for the month a reader may already deem closed
+    ahead = now_ms() + CLOSING_MARGIN_MS
     month_start = {
-        p: local_month_start_ms(now, timezones.get(p, "Asia/Shanghai")) for p, _, _ in groups
+        p: local_month_start_ms(ahead, timezones.get(p, "Asia/Shanghai")) for p, _, _ in groups
     }
     stale = {p for (p, _, _), buckets in groups.items() if min(buckets) < month_start[p]}
     if stale:

@@ -390,3 +390,40 @@ def test_region_totals_by_hand() -> None:
     )  # fmt: skip
     assert b["parks_with_energy_budget"] == 0 and b["energy_tce"] is None
     assert t["offsets_held_t"] == 1.0 and t["completeness_min"] == 0.5
+    assert t["parks_with_curtailment"] == 0
+    # a budgeted park without a projection: no regional projection (a partial sum would pass
+    # for the whole), the budgets and use still added
+    c = answer("c", 10.0, 0.0, 0.0, 1.0, 1.0, 1.0, 50.0, 5.0, 0.0)
+    c["budget"]["projected_t"] = None  # type: ignore[index]
+    two = region_totals([answer("a", 100.0, 0.5, 30.0, 10.0, 12.0, 5.0, 100.0, 10.0, 1.0), c])
+    assert (two["budget"]["carbon_t"], two["budget"]["used_t"]) == (150.0, 15.0)
+    assert two["budget"]["projected_t"] is None
+    # by league, one period only: an answer of another month is named, not added
+    from park_server.carbon.region import by_league
+
+    a, b = answer("a", 100.0, 0.5, 30.0, 10.0, 12.0, 5.0, 100.0, 10.0, 1.0), c
+    a["label"], b["label"] = "2026-11", "2026-12"
+    leagues, region = by_league([("Baotou", a), ("", b)])
+    assert [name for name, _ in leagues] == ["Baotou"] and region["parks"] == ["a"]
+    assert region["label"] == "2026-11"
+    assert region["other_period"] == [{"park": "c", "label": "2026-12"}]
+
+
+def test_a_refresh_in_a_months_last_hour_renews_the_token(
+    database_url: str, tmp_path: Path, server_clock: FakeClock
+) -> None:
+    """At 23:30 on 30 November a refresh rewrites November's quarters: a reader may deem November
+    closed a moment later (or on a host whose clock is ahead), so the token is renewed already;
+    earlier in the month it is not."""
+    from park_server.timeseries import carbon_cache
+
+    server = _server(database_url, tmp_path)
+    engine = server.engine  # type: ignore[attr-defined]
+    server_clock.t = datetime(2026, 11, 30, 12, tzinfo=UTC).timestamp()  # 20:00 local
+    _ingest(server, _november(0, 2))  # 1 November, a month-old rewrite within the month
+    with Session(engine) as session:
+        assert carbon_cache.token(session, "tinypark") is None
+    server_clock.t = datetime(2026, 11, 30, 15, 30, tzinfo=UTC).timestamp()  # 23:30 local
+    _ingest(server, _november(2, 2))
+    with Session(engine) as session:
+        assert carbon_cache.token(session, "tinypark") is not None
