@@ -12,7 +12,7 @@ from config import Park
 from park_server.api.deps import ParkDep, SessionDep, StateDep, UserDep, WritableParkDep
 from park_server.api.errors import invalid
 from park_server.db import crud
-from park_server.db.tables import ParkRow
+from park_server.db.tables import EventRow, ParkRow
 from park_server.ingest.clock import CLOCK_OFFSET_LIMIT_S
 from park_server.timeseries import queries
 from park_server.timeseries.kpis import PeriodOutOfRange, park_kpis, period_bounds
@@ -222,17 +222,24 @@ def events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
     return [
-        {
-            "id": e.id,
-            "kind": e.kind,
-            "subject": e.subject,
-            "severity": e.severity,
-            "message": e.message,
-            "opened": format_ts(e.opened_ms),
-            "closed": format_ts(e.closed_ms) if e.closed_ms else None,
-        }
+        event_dict(e)
         for e in crud.events(session, park_id=park.id, open_only=open_only, limit=limit)
     ]
+
+
+def event_dict(e: EventRow) -> dict[str, Any]:
+    """An event as the API gives it (the console's alarm lists show the same)."""
+    return {
+        "id": e.id,
+        "kind": e.kind,
+        "subject": e.subject,
+        "severity": e.severity,
+        "message": e.message,
+        "opened": format_ts(e.opened_ms),
+        "closed": format_ts(e.closed_ms) if e.closed_ms else None,
+        "acknowledged": format_ts(e.acknowledged_ms) if e.acknowledged_ms else None,
+        "acknowledged_by": e.acknowledged_by,
+    }
 
 
 __all__ = ["router"]

@@ -35,10 +35,10 @@ from park_server.console.session import (
     store_session,
 )
 from park_server.db import crud
-from park_server.db.tables import EventRow, ParkRow
+from park_server.db.tables import ParkRow
 from park_server.timeseries import queries
 from park_server.timeseries.forecasts import accuracy_summary
-from park_server.timeutil import DAY_MS, format_ts, local_now, now_ms
+from park_server.timeutil import DAY_MS, local_now, now_ms
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,18 +104,7 @@ def _no_figure(call: Any, *args: Any, **kwargs: Any) -> Any:
         raise
 
 
-def _event(e: EventRow) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "kind": e.kind,
-        "subject": e.subject,
-        "severity": e.severity,
-        "message": e.message,
-        "opened": format_ts(e.opened_ms),
-        "closed": format_ts(e.closed_ms) if e.closed_ms else None,
-        "acknowledged": format_ts(e.acknowledged_ms) if e.acknowledged_ms else None,
-        "acknowledged_by": e.acknowledged_by,
-    }
+_event = park_routes.event_dict
 
 
 # ---- sign-in --------------------------------------------------------------------------------

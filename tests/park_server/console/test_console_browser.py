@@ -221,6 +221,13 @@ def test_manager_acknowledges_an_alarm_and_a_viewer_is_refused(
         row = m.page.locator(f"tr[data-event='{event_id}']")
         assert row.locator("[data-acknowledged-by]").get_attribute("data-acknowledged-by") == "mia"
         assert row.locator("[data-ack]").count() == 0
+        # the API says the same: who and when
+        api = live_server.api("mia")
+        found = [
+            e for e in api.get("/api/v1/parks/huolingol/events").json() if str(e["id"]) == event_id
+        ]
+        api.close()
+        assert found and found[0]["acknowledged_by"] == "mia" and found[0]["acknowledged"]
     finally:
         m.close()
     v = Visit(browser, live_server)
