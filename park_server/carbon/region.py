@@ -93,6 +93,8 @@ def region_totals(answers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "parks_with_curtailment": sum(1 for x in e if x["curtailed"] is not None),
         "offsets_held_t": _sum([a["emissions_t"]["offsets_held"] for a in answers]),
         "completeness_min": min((a["completeness"] for a in answers), default=None),
+        #: parks with any measurement in the period (none: the sums above are sums of nothing)
+        "parks_with_data": sum(1 for a in answers if a["completeness"]),
     }
 
 

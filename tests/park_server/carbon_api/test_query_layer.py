@@ -390,6 +390,7 @@ def test_region_totals_by_hand() -> None:
     )  # fmt: skip
     assert b["parks_with_energy_budget"] == 0 and b["energy_tce"] is None
     assert t["offsets_held_t"] == 1.0 and t["completeness_min"] == 0.5
+    assert t["parks_with_data"] == 2
     assert t["parks_with_curtailment"] == 0
     # a budgeted park without a projection: no regional projection (a partial sum would pass
     # for the whole), the budgets and use still added
