@@ -162,13 +162,18 @@ class QuantileForecaster:
             if ok.sum() >= 100:
                 self.curve = IsotonicRegression(out_of_bounds="clip").fit(ws[ok], y[ok])
                 x = self._with_curve(x)
-        # a feature with no value on any training row (a weather source configured after the
-        # history it would explain) carries nothing to learn, and the trees cannot bin it
-        self.columns = [str(c) for c in x.columns if x[c].notna().any()]
-        x = x[self.columns]
+        # a feature with fewer than two values on the training rows (a weather source configured
+        # after the history it would explain, whose forecast reaches back one row) carries
+        # nothing to learn, and the trees cannot bin it ("window shape cannot be larger than
+        # input array shape")
         day = pd.DatetimeIndex(x.index).asi8 // (86_400 * 10 ** _unit_exp(x.index))
         held = (day % self.holdout_every) == (self.holdout_every - 1)
-        if held.sum() >= 24 and (~held).sum() >= 24:
+        split = bool(held.sum() >= 24 and (~held).sum() >= 24)
+        # (on the rows the first fit bins: those not held out, when days are held out)
+        first = x[~held] if split else x
+        self.columns = [str(c) for c in x.columns if first[c].nunique(dropna=True) >= 2]
+        x = x[self.columns]
+        if split:
             probe = self.estimator().set_params(early_stopping=True, n_iter_no_change=self.patience)
             probe.fit(x[~held], y[~held], X_val=x[held], y_val=y[held])
             resid = y[held] - probe.predict(x[held])
