@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from config.factors import Factors
@@ -322,19 +323,26 @@ def green_by_day(
     target = (
         s.green_share_target if enterprise is None else s.enterprise(enterprise).green_share_target
     )
-    local = pd.DatetimeIndex(frame.index).tz_convert(period.timezone)
+    dates = np.asarray(pd.DatetimeIndex(frame.index).tz_convert(period.timezone).date)
+    # one grouping for the whole period (a month of a park and ten enterprises: 330 days)
+    by_day = frame[["consumption", "green"]].groupby(dates).sum()
+    matched_by_day = pd.Series(np.asarray(matched, dtype=float)).groupby(dates).sum()
     out: list[tuple[str, GreenShares]] = []
-    for day in sorted(set(local.date)):
-        idx = local.date == day
+    for day, consumption, green, matched_kwh in zip(  # the days in order (groupby sorts)
+        by_day.index,
+        by_day["consumption"].to_numpy(dtype=float),
+        by_day["green"].to_numpy(dtype=float),
+        matched_by_day.reindex(by_day.index).to_numpy(dtype=float),
+        strict=True,
+    ):
         one = period_of("day", day, period.timezone)
-        sums = frame.loc[idx].sum()
         out.append(
             (
                 one.label,
                 green_shares(
-                    float(sums["consumption"]),
-                    float(sums["green"]),
-                    float(matched.loc[idx].sum()),
+                    float(consumption),
+                    float(green),
+                    float(matched_kwh),
                     certificates_kwh(inp.certificates, one, enterprise),
                     trades_kwh(inp.trades, one, enterprise),
                     target,

@@ -7,7 +7,7 @@ Both read :attr:`park_server.carbon.CarbonInputs.intervals` (the rollups' long f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +56,30 @@ def expected_index(period: Period, as_of: pd.Timestamp | None) -> pd.DatetimeInd
     return period.intervals(as_of)
 
 
+def cells(
+    df: pd.DataFrame, ids: Sequence[str], index: pd.DatetimeIndex
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where each interval row lies: the position of its meter in ``ids`` and of its ``ts`` in
+    ``index`` (-1 where not among them). Read from the categorical's codes and, on a regular
+    15-min index, from the timestamps by arithmetic: a month of 500 meters is 1.4 million rows,
+    and looking each name and time up took two seconds."""
+    meter = df["meter"]
+    if isinstance(meter.dtype, pd.CategoricalDtype):
+        lookup = np.append(pd.Index(ids).get_indexer(meter.cat.categories.astype(str)), -1)
+        row = lookup[meter.cat.codes.to_numpy()]  # code -1 (no name) takes the appended -1
+    else:
+        row = pd.Index(ids).get_indexer(pd.Index(meter.astype(str)))
+    starts = epoch_ms(index)
+    if len(df) == 0 or len(starts) == 0:
+        return row, np.full(len(df), -1, dtype=np.int64)
+    if len(starts) > 1 and not np.all(np.diff(starts) == _MS_PER_INTERVAL):
+        return row, index.get_indexer(pd.DatetimeIndex(df["ts"]).tz_convert("UTC"))
+    since = epoch_ms(pd.DatetimeIndex(df["ts"])) - starts[0]
+    k = since // _MS_PER_INTERVAL
+    on_grid = (since >= 0) & (since % _MS_PER_INTERVAL == 0) & (k < len(starts))
+    return row, np.where(on_grid, k, -1)
+
+
 def meter_completeness(inp: CarbonInputs) -> list[MeterCompleteness]:
     """Per meter (primary and check meters alike): expected 15-min intervals of the period up
     to ``as_of``, the ones with a value, and each run of missing intervals as a gap."""
@@ -64,8 +88,7 @@ def meter_completeness(inp: CarbonInputs) -> list[MeterCompleteness]:
     df = inp.intervals
     df = df[df["kwh"].notna()]
     ids = [m.id for m in inp.meters]
-    row = pd.Index(ids).get_indexer(pd.Index(df["meter"].astype(str)))
-    col = index.get_indexer(pd.DatetimeIndex(df["ts"]).tz_convert("UTC"))
+    row, col = cells(df, ids, index)
     ok = (row >= 0) & (col >= 0)
     seen = np.zeros((len(ids), len(index)), dtype=bool)
     seen[row[ok], col[ok]] = True
@@ -130,21 +153,29 @@ def interval_table(inp: CarbonInputs) -> IntervalTable:
     index = expected_index(inp.period, inp.as_of)
     n = len(index)
     prim = [m for m in inp.meters if m.primary]
-    spec = {m.id: m for m in prim}
     df = inp.intervals
-    df = df[df["meter"].isin(list(spec)) & df["kwh"].notna()]
-    pos = index.get_indexer(pd.DatetimeIndex(df["ts"]).tz_convert("UTC"))
-    keep = pos >= 0
-    pos, df = pos[keep], df[keep]
+    df = df[df["kwh"].notna()]
+    which, pos = cells(df, [m.id for m in prim], index)
+    keep = (which >= 0) & (pos >= 0)
+    which, pos, df = which[keep], pos[keep], df[keep]
     kwh = df["kwh"].to_numpy(dtype=float)
     avail = (
         df["available_kwh"].to_numpy(dtype=float)
         if "available_kwh" in df.columns
         else np.full(len(df), np.nan)
     )
-    names = df["meter"].astype(str)  # the query layer hands a categorical column
-    roles = names.map({k: m.role for k, m in spec.items()}).to_numpy()
-    owners = names.map({k: m.enterprise or "" for k, m in spec.items()}).to_numpy()
+
+    def of_meters(test: Callable[[MeterSpec], bool]) -> np.ndarray:
+        """Which rows belong to a meter passing ``test`` (decided per meter, not per row)."""
+        mask: np.ndarray = np.array([test(m) for m in prim], dtype=bool)[which]
+        return mask
+
+    def role_is(*names: str) -> np.ndarray:
+        return of_meters(lambda m: m.role in names)
+
+    def owned_by(enterprise: str | None) -> np.ndarray:
+        return of_meters(lambda m: (m.enterprise or None) == enterprise)
+
     enterprises = inp.settings.enterprise_ids
     columns = role_columns(prim, enterprises)
     sums = {c: np.zeros(n) for c in columns}
@@ -154,20 +185,28 @@ def interval_table(inp: CarbonInputs) -> IntervalTable:
         sums[col] += np.bincount(pos[mask], weights=values[mask], minlength=n)
         counts[col] += np.bincount(pos[mask], minlength=n)
 
-    is_grid, is_sto = roles == "grid", roles == "storage"
+    is_grid, is_sto = role_is("grid"), role_is("storage")
     add("grid_import_kwh", is_grid, np.maximum(kwh, 0.0))
     add("grid_export_kwh", is_grid, np.maximum(-kwh, 0.0))
     add("storage_discharge_kwh", is_sto, np.maximum(kwh, 0.0))
     add("storage_charge_kwh", is_sto, np.maximum(-kwh, 0.0))
     for role in ("pv", "wind", "direct_green"):
-        add(f"{role}_kwh", roles == role, np.maximum(kwh, 0.0))
-    ren = (roles == "pv") | (roles == "wind")
+        add(f"{role}_kwh", role_is(role), np.maximum(kwh, 0.0))
+    ren = role_is("pv", "wind")
     add("pv_wind_available_kwh", ren & ~np.isnan(avail), np.nan_to_num(avail))
-    is_load = (roles == "load") | (roles == "flexible_load")
+    is_load = role_is("load", "flexible_load")
     for e in enterprises:
-        add(f"consumption_{e}_kwh", is_load & (owners == e), np.maximum(kwh, 0.0))
+        add(
+            f"consumption_{e}_kwh",
+            is_load & owned_by(e),
+            np.maximum(kwh, 0.0),
+        )
     if "consumption_unassigned_kwh" in sums:
-        add("consumption_unassigned_kwh", is_load & (owners == ""), np.maximum(kwh, 0.0))
+        add(
+            "consumption_unassigned_kwh",
+            is_load & owned_by(None),
+            np.maximum(kwh, 0.0),
+        )
     if is_load.any() or any(m.role in ("load", "flexible_load") for m in prim):
         add("consumption_kwh", is_load, np.maximum(kwh, 0.0))
     else:  # the balance: S + import − export + discharge − charge
@@ -183,8 +222,9 @@ def interval_table(inp: CarbonInputs) -> IntervalTable:
             sums["consumption_kwh"] += sign * sums[col]
             counts["consumption_kwh"] += counts[col]
     # complete: every primary meter has a value in the interval
-    dup_free = df.assign(_p=pos).drop_duplicates(["_p", "meter"])
-    reporting = np.bincount(dup_free["_p"].to_numpy(), minlength=n)
+    seen = np.zeros((n, len(prim)), dtype=bool)  # a meter counts once per interval
+    seen[pos, which] = True
+    reporting = seen.sum(axis=1)
     complete = (reporting >= len(prim)).astype(int)
     table = np.column_stack([sums[c] for c in columns]).astype(object)
     table[np.column_stack([counts[c] == 0 for c in columns])] = None

@@ -72,8 +72,7 @@ def intervals_sha256(frame: pd.DataFrame) -> str:
         if "available_kwh" in frame.columns
         else np.full(len(frame), np.nan)
     )
-    first, found = pd.factorize(frame["meter"].astype(str), sort=True)
-    codes, names = np.asarray(first), [str(x) for x in found]
+    codes, names = _meter_codes(frame["meter"])
     order = np.lexsort((ts, codes))
     h = hashlib.sha256()
     h.update(canonical_json(list(names)).encode())
@@ -83,6 +82,22 @@ def intervals_sha256(frame: pd.DataFrame) -> str:
             a = np.where(np.isnan(a), np.nan, a).astype("<f8")  # one NaN bit pattern
         h.update(a.tobytes())
     return h.hexdigest()
+
+
+def _meter_codes(meter: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's position among the sorted names of the meters present, and those names (the
+    query layer's categorical column read by its codes, not turned into a string per row)."""
+    if isinstance(meter.dtype, pd.CategoricalDtype) and not meter.isna().any():
+        raw = meter.cat.codes.to_numpy()
+        cats = [str(c) for c in meter.cat.categories]
+        present = np.flatnonzero(np.bincount(raw, minlength=len(cats)))
+        names = sorted(cats[i] for i in present)
+        rank = {name: i for i, name in enumerate(names)}
+        remap = np.full(len(cats), -1, dtype=np.int64)
+        remap[present] = [rank[cats[i]] for i in present]
+        return remap[raw], names
+    first, found = pd.factorize(meter.astype(str), sort=True)
+    return np.asarray(first), [str(x) for x in found]
 
 
 def factors_version(factor_lines: list[dict[str, object]]) -> str:
