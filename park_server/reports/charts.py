@@ -52,7 +52,7 @@ def text_width(s: str, size: float) -> float:
     return em * size
 
 
-def nice_step(span: float, ticks: int = 5) -> float:
+def nice_step(span: float, ticks: int = 6) -> float:
     """A step of 1, 2, 2.5 or 5 × 10ⁿ giving about ``ticks`` intervals over ``span``."""
     if span <= 0 or not math.isfinite(span):
         return 1.0

@@ -43,7 +43,7 @@ def parse(svg: str) -> ET.Element:
 
 
 @pytest.mark.parametrize(
-    ("span", "step"), [(4.0, 1.0), (9.3, 2.0), (12.0, 2.5), (23.0, 5.0), (0.7, 0.2), (0.0, 1.0)]
+    ("span", "step"), [(4.0, 1.0), (9.3, 2.0), (14.0, 2.5), (23.0, 5.0), (0.7, 0.2), (0.0, 1.0)]
 )
 def test_nice_steps(span: float, step: float) -> None:
     assert nice_step(span) == pytest.approx(step)
