@@ -37,6 +37,8 @@ TICK_FONT = 6.5
 LEGEND_FONT = 7.0
 #: legend entries per row
 LEGEND_COLUMNS = 6
+#: radius of a line's dot [pt]
+DOT = 1.1
 
 
 def _num(v: float) -> str:
@@ -127,7 +129,8 @@ def chart_svg(chart: Chart, tr: Callable[[str], str]) -> str:
             f"{escape(tick_label(t, step, chart.percent))}</text>"
         )
     out.append("</g>")
-    # the bars, stacked in the model's order (each series one group of one colour)
+    # the bars, stacked in the model's order: each series one path of rectangles (one node for
+    # WeasyPrint to draw, not one a day)
     width = slot * 0.78
     bottom = [0.0] * n
     for k, vals in enumerate(bar_values):
@@ -136,11 +139,12 @@ def chart_svg(chart: Chart, tr: Callable[[str], str]) -> str:
             if v != 0.0:
                 y0, y1 = y_of(bottom[i]), y_of(bottom[i] + v)
                 rects.append(
-                    f'<rect x="{_num(x_of(i) - width / 2)}" y="{_num(min(y0, y1))}" '
-                    f'width="{_num(width)}" height="{_num(abs(y0 - y1))}"/>'
+                    f"M{_num(x_of(i) - width / 2)} {_num(min(y0, y1))}h{_num(width)}"
+                    f"v{_num(abs(y0 - y1))}h{_num(-width)}z"
                 )
             bottom[i] += v
-        out.append(f'<g fill="{COLOURS[k % len(COLOURS)]}">{"".join(rects)}</g>')
+        if rects:
+            out.append(f'<path fill="{COLOURS[k % len(COLOURS)]}" d="{"".join(rects)}"/>')
     # the lines, broken where a day has no value, with a dot per day unless dashed
     for j, (s, points) in enumerate(zip(lines, line_values, strict=True)):
         colour = _line_colour(j, s.style)
@@ -159,11 +163,15 @@ def chart_svg(chart: Chart, tr: Callable[[str], str]) -> str:
                     f'<polyline points="{pts}" fill="none" stroke="{colour}" '
                     f'stroke-width="{stroke}"{dash} stroke-linejoin="round"/>'
                 )
-        if s.style == "line":
+        if s.style == "line":  # a dot a day, all in one path (two half-circle arcs each)
             dots = "".join(
-                f'<circle cx="{_num(x)}" cy="{_num(y)}" r="1.1"/>' for run in runs for x, y in run
+                f"M{_num(x - DOT)} {_num(y)}a{DOT} {DOT} 0 1 0 {2 * DOT} 0"
+                f"a{DOT} {DOT} 0 1 0 {-2 * DOT} 0z"
+                for run in runs
+                for x, y in run
             )
-            out.append(f'<g fill="{colour}">{dots}</g>')
+            if dots:
+                out.append(f'<path class="dots" fill="{colour}" d="{dots}"/>')
     # the axes (left and bottom), the days under their bars, the month under the days
     out.append(
         f'<path d="M{_num(LEFT)} {_num(TOP)}V{_num(BOTTOM)}H{_num(RIGHT)}" stroke="#222222" '

@@ -3,12 +3,14 @@ ticks at whole steps, labels escaped and translated, the same bytes for the same
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from park_server.reports.charts import (
     BOTTOM,
+    COLOURS,
     TOP,
     chart_svg,
     chart_svg_of,
@@ -62,30 +64,34 @@ def test_y_axis_ends_on_a_whole_step_above_the_greatest_value() -> None:
     assert tick_label(0.6, 0.2, True) == "60%"
 
 
+def rectangles(path: ET.Element) -> list[tuple[float, float, float, float]]:
+    """(x, y, width, height) of each ``M x y h w v h h -w z`` of a bar series' path."""
+    found = re.findall(r"M([-\d.]+) ([-\d.]+)h([-\d.]+)v([-\d.]+)h[-\d.]+z", path.get("d", ""))
+    return [(float(x), float(y), float(w), float(h)) for x, y, w, h in found]
+
+
 def test_bars_are_stacked_to_the_values_in_mwh() -> None:
     root = parse(chart_svg(energy_chart(), str))
-    groups = [g for g in root.findall("s:g", NS) if g.find("s:rect", NS) is not None]
-    pv, grid = groups[0], groups[1]
+    bars = [p for p in root.findall("s:path", NS) if p.get("fill") in COLOURS]
+    pv, grid = rectangles(bars[0]), rectangles(bars[1])
     # the axis runs 0..5 MWh (the tallest stack is 4 MWh, the step 1): 1 MWh = this many points
     per_mwh = (BOTTOM - TOP) / 5.0
-    pv_heights = [float(r.get("height", "0")) for r in pv.findall("s:rect", NS)]
-    assert pv_heights == pytest.approx([1.0 * per_mwh, 2.0 * per_mwh], abs=0.01)  # none: no bar
-    grid_rects = grid.findall("s:rect", NS)
-    assert len(grid_rects) == 2  # a zero draws nothing
-    first = grid_rects[0]
+    assert [h for *_, h in pv] == pytest.approx([1.0 * per_mwh, 2.0 * per_mwh], abs=0.01)
+    assert len(grid) == 2  # a zero draws nothing, and a day without PV no PV bar
+    _, y, _, h = grid[0]
     # stacked: day 1's grid bar starts where its PV bar ends
-    assert float(first.get("y", "0")) + float(first.get("height", "0")) == pytest.approx(
-        BOTTOM - 1.0 * per_mwh, abs=0.01
-    )
-    assert float(first.get("height", "0")) == pytest.approx(3.0 * per_mwh, abs=0.01)
+    assert y + h == pytest.approx(BOTTOM - 1.0 * per_mwh, abs=0.01)
+    assert h == pytest.approx(3.0 * per_mwh, abs=0.01)
+    assert grid[1][3] == pytest.approx(4.0 * per_mwh, abs=0.01)  # day 3: grid alone, from 0
+    assert grid[1][1] + grid[1][3] == pytest.approx(BOTTOM, abs=0.01)
 
 
 def test_a_line_breaks_where_a_day_has_no_value() -> None:
     root = parse(chart_svg(energy_chart(), str))
     lines = root.findall("s:polyline", NS)
     assert lines == []  # consumption has values on days 1 and 3 only: no two neighbours
-    dots = [c for g in root.findall("s:g", NS) for c in g.findall("s:circle", NS)]
-    assert len([d for d in dots if d.get("r") == "1.1"]) == 2  # (and one in the legend)
+    dots = root.findall("s:path[@class='dots']", NS)
+    assert len(dots) == 1 and (dots[0].get("d") or "").count("z") == 2  # a dot on days 1 and 3
     shares = Chart(
         "green_chart",
         "Green share per day",
