@@ -38,7 +38,7 @@ def day_ahead_table(cases: list[DevelopmentCase], history_days: int) -> None:
     print(
         "| data set | days | skill vs persistence | before | nRMSE | persistence nRMSE "
         "| climatology nRMSE | pinball | interval score | P10–P90 coverage "
-        "| first 4 weeks | daylight | skill on the days BEFORE scored | seconds |"
+        "| first 4 weeks | daylight | skill on before's days (from day 36) | seconds |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for case in cases:
