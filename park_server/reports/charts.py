@@ -1,10 +1,10 @@
 """The report's charts, drawn on the server as small SVG documents, so the PDF needs no browser.
 
 Two kinds (model.Chart): stacked bars per day with lines over them (electricity by source and
-consumption), and lines per day (green shares and their target). A chart is a few hundred plain
-elements — rectangles, one polyline per line, its markers, the axis, the labels as ``<text>``
-in Noto Sans CJK (Debian's fonts-noto-cjk, which WeasyPrint embeds in the PDF; a browser uses
-its own CJK face when it lacks Noto). The SVG is deterministic: the same chart gives the same
+consumption), and lines per day (green shares and their target). A chart is some 60 plain
+elements — a path of rectangles per bar series, a polyline and a path of dots per line, the axis
+and grid as paths, the labels as ``<text>`` in Noto Sans CJK (Debian's fonts-noto-cjk, which
+WeasyPrint embeds in the PDF; a browser uses its own CJK face when it lacks Noto). The SVG is deterministic: the same chart gives the same
 bytes.
 
 Drawn here rather than by matplotlib (docs/decisions.md): matplotlib took 0.34 s a chart, and
@@ -29,7 +29,7 @@ LINE_COLOURS = ("#1d3557", "#e63946")
 DASHED_COLOUR = "#555555"
 FONT_FAMILY = "'Noto Sans CJK SC', 'Noto Sans SC', 'Noto Sans', sans-serif"
 #: the drawing in points: 7 × 2.9 inches, shown at the page's width
-WIDTH, HEIGHT = 504.0, 208.8
+WIDTH = 504.0
 #: the plot area [pt]
 LEFT, RIGHT, TOP, BOTTOM = 44.0, 498.0, 8.0, 140.0
 FONT = 7.5
@@ -37,8 +37,8 @@ TICK_FONT = 6.5
 LEGEND_FONT = 7.0
 #: legend entries per row
 LEGEND_COLUMNS = 6
-#: radius of a line's dot [pt]
-DOT = 1.1
+#: the legend's first row's baseline below the plot, and the step to the next row [pt]
+LEGEND_BELOW, LEGEND_ROW = 40.0, 12.0
 
 
 def _num(v: float) -> str:
@@ -113,9 +113,12 @@ def chart_svg(chart: Chart, tr: Callable[[str], str]) -> str:
     def y_of(v: float) -> float:
         return BOTTOM - (v - lo) / (hi - lo) * (BOTTOM - TOP)
 
+    rows = max(1, math.ceil(len(chart.series) / LEGEND_COLUMNS))
+    # as tall as the legend's rows need: no blank band under it
+    height = BOTTOM + LEGEND_BELOW + LEGEND_ROW * (rows - 1) + 6
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(WIDTH)}pt" '
-        f'height="{_num(HEIGHT)}pt" viewBox="0 0 {_num(WIDTH)} {_num(HEIGHT)}" '
+        f'height="{_num(height)}pt" viewBox="0 0 {_num(WIDTH)} {_num(height)}" '
         f'font-family="{FONT_FAMILY}" font-size="{_num(FONT)}" role="img">',
         f"<title>{escape(tr(chart.title))}</title>",
     ]
@@ -147,7 +150,7 @@ def chart_svg(chart: Chart, tr: Callable[[str], str]) -> str:
             out.append(f'<path fill="{COLOURS[k % len(COLOURS)]}" d="{"".join(rects)}"/>')
     # the lines, broken where a day has no value, with a dot per day unless dashed
     for j, (s, points) in enumerate(zip(lines, line_values, strict=True)):
-        colour = _line_colour(j, s.style)
+        colour, stroke, dot = _line_colour(j, s.style), _stroke(j, s.style), _dot(j)
         runs: list[list[tuple[float, float]]] = [[]]
         for i, p in enumerate(points):
             if p is None or not math.isfinite(p):
@@ -155,7 +158,6 @@ def chart_svg(chart: Chart, tr: Callable[[str], str]) -> str:
             else:
                 runs[-1].append((x_of(i), y_of(p)))
         dash = ' stroke-dasharray="3.7 1.6"' if s.style == "dashed" else ""
-        stroke = "1" if s.style == "dashed" else "1.4"
         for run in runs:
             if len(run) > 1:
                 pts = " ".join(f"{_num(x)},{_num(y)}" for x, y in run)
@@ -165,8 +167,8 @@ def chart_svg(chart: Chart, tr: Callable[[str], str]) -> str:
                 )
         if s.style == "line":  # a dot a day, all in one path (two half-circle arcs each)
             dots = "".join(
-                f"M{_num(x - DOT)} {_num(y)}a{DOT} {DOT} 0 1 0 {2 * DOT} 0"
-                f"a{DOT} {DOT} 0 1 0 {-2 * DOT} 0z"
+                f"M{_num(x - dot)} {_num(y)}a{dot} {dot} 0 1 0 {_num(2 * dot)} 0"
+                f"a{dot} {dot} 0 1 0 {_num(-2 * dot)} 0z"
                 for run in runs
                 for x, y in run
             )
@@ -199,6 +201,16 @@ def chart_svg(chart: Chart, tr: Callable[[str], str]) -> str:
     return "\n".join(out)
 
 
+def _stroke(j: int, style: str) -> str:
+    """Line width: the first line broader than those drawn over it, so where two lines are
+    equal (the volumetric and the time-matched share of a day without trades) both show."""
+    return "1" if style == "dashed" else ("2.6" if j == 0 else "1.3")
+
+
+def _dot(j: int) -> float:
+    return 1.8 if j == 0 else 1.1
+
+
 def _line_colour(j: int, style: str) -> str:
     if j == 0:
         return LINE_COLOURS[0]
@@ -206,34 +218,35 @@ def _line_colour(j: int, style: str) -> str:
 
 
 def _legend(bars: Sequence[Series], lines: Sequence[Series], tr: Callable[[str], str]) -> list[str]:
-    """The legend under the plot, rows of up to six entries, each row centred."""
-    entries: list[tuple[str, str, str]] = [
-        ("bar", COLOURS[k % len(COLOURS)], tr(s.name)) for k, s in enumerate(bars)
-    ]
-    entries += [(s.style, _line_colour(j, s.style), tr(s.name)) for j, s in enumerate(lines)]
+    """The legend under the plot, rows of up to six entries, each row centred; a line's swatch
+    is drawn as its line is (colour, width, dash, dot)."""
+    #: (style, index among its kind, label)
+    entries = [("bar", k, tr(s.name)) for k, s in enumerate(bars)]
+    entries += [(s.style, j, tr(s.name)) for j, s in enumerate(lines)]
     swatch, gap, pad = 12.0, 3.0, 12.0
     out = [f'<g font-size="{_num(LEGEND_FONT)}" fill="#222222">']
     for r in range(0, len(entries), LEGEND_COLUMNS):
         row = entries[r : r + LEGEND_COLUMNS]
         widths = [swatch + gap + text_width(label, LEGEND_FONT) for _, _, label in row]
         x = (WIDTH - sum(widths) - pad * (len(row) - 1)) / 2
-        y = BOTTOM + 40 + (r // LEGEND_COLUMNS) * 12
-        for (style, colour, label), w in zip(row, widths, strict=True):
+        y = BOTTOM + LEGEND_BELOW + (r // LEGEND_COLUMNS) * LEGEND_ROW
+        for (style, k, label), w in zip(row, widths, strict=True):
             if style == "bar":
                 out.append(
                     f'<rect x="{_num(x)}" y="{_num(y - 5.5)}" width="{_num(swatch)}" '
-                    f'height="6" fill="{colour}"/>'
+                    f'height="6" fill="{COLOURS[k % len(COLOURS)]}"/>'
                 )
             else:
+                colour = _line_colour(k, style)
                 dash = ' stroke-dasharray="3.7 1.6"' if style == "dashed" else ""
                 out.append(
                     f'<path d="M{_num(x)} {_num(y - 2.5)}h{_num(swatch)}" stroke="{colour}" '
-                    f'stroke-width="1.4"{dash} fill="none"/>'
+                    f'stroke-width="{_stroke(k, style)}"{dash} fill="none"/>'
                 )
                 if style == "line":
                     out.append(
-                        f'<circle cx="{_num(x + swatch / 2)}" cy="{_num(y - 2.5)}" r="1.4" '
-                        f"fill={quoteattr(colour)}/>"
+                        f'<circle cx="{_num(x + swatch / 2)}" cy="{_num(y - 2.5)}" '
+                        f"r={quoteattr(_num(_dot(k)))} fill={quoteattr(colour)}/>"
                     )
             out.append(f'<text x="{_num(x + swatch + gap)}" y="{_num(y)}">{escape(label)}</text>')
             x += w + pad
