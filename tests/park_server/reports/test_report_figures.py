@@ -5,11 +5,18 @@ count and embeds the CJK font; Chinese and English."""
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import logging
 import math
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pikepdf
 import pytest
 import zctest_carbon as synth
 from babel.messages.extract import extract_from_dir
@@ -21,17 +28,19 @@ from zctest_report import (
     pdf_fonts,
     pdf_pages_text,
     pdf_to_png,
+    poppler,
     report_inputs,
     xlsx_sheets,
 )
 
 from config import load_factors
 from park_server.locale import translations
+from park_server.reports import pdf as pdf_module
 from park_server.reports.build import build_report
 from park_server.reports.fmt import display
-from park_server.reports.html import render_html
+from park_server.reports.html import print_parts, render_html, report_cells
 from park_server.reports.model import Cell, Report, Table, from_json, to_json
-from park_server.reports.pdf import render_pdf
+from park_server.reports.pdf import PARALLEL_CELLS, render_pdf
 from park_server.reports.xlsx import render_xlsx
 
 REL = 1e-9
@@ -82,10 +91,12 @@ def report() -> Report:
 
 @pytest.fixture(scope="module")
 def pdfs(report: Report, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The PDFs every PDF test reads: Chinese printed in two processes and joined (as a large
+    report is), English in one."""
     out = {}
     for lang in LANGS:
         path = tmp_path_factory.mktemp(f"pdf-{lang}") / f"report-{lang}.pdf"
-        path.write_bytes(render_pdf(report, lang))
+        path.write_bytes(render_pdf(report, lang, parts=2 if lang == "zh" else 1))
         out[lang] = path
     return out
 
@@ -209,6 +220,102 @@ def test_pdf_embeds_the_cjk_font(pdfs: dict[str, Path]) -> None:
         assert all(f[-5] == "yes" for f in cjk), cjk
     zh = "\n".join(pdf_pages_text(pdfs["zh"]))
     assert "绿电与碳排放月报" in zh and "绿电占比（电量法）" in zh and "核心指标" in zh
+
+
+def _bbox_words(pdf: Path) -> str:
+    """Every word of every page with its box (pdftotext -bbox), without the file's head."""
+    out = subprocess.run(
+        [poppler("pdftotext"), "-bbox", str(pdf), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    return out[out.index("<doc>") :]
+
+
+def _outline(pdf: Path) -> list[tuple[int, str, int, float]]:
+    """(depth, title, page index, top) of every bookmark, in order."""
+    with pikepdf.Pdf.open(pdf) as doc:
+        page_of = {p.objgen: i for i, p in enumerate(doc.pages)}
+        rows: list[tuple[int, str, int, float]] = []
+
+        def walk(items: list[Any], depth: int) -> None:
+            for item in items:
+                dest = item.destination
+                rows.append((depth, item.title, page_of[dest[0].objgen], float(dest[3])))
+                walk(item.children, depth + 1)
+
+        with doc.open_outline() as outline:
+            walk(outline.root, 0)
+    return rows
+
+
+def test_two_processes_print_the_pages_one_prints(
+    report: Report, pdfs: dict[str, Path], tmp_path: Path
+) -> None:
+    """The zh PDF of the fixture was printed in two parts, joined and page-numbered after; the
+    same report printed in one WeasyPrint run has the same words in the same places on every
+    page, page numbers included, the same bookmarks and the same metadata."""
+    one = tmp_path / "one.pdf"
+    one.write_bytes(render_pdf(report, "zh", parts=1))
+    joined = pdfs["zh"]
+    assert _bbox_words(joined) == _bbox_words(one)
+    assert _outline(joined) == _outline(one)
+    assert len(_outline(one)) > 20
+    with pikepdf.Pdf.open(joined) as a, pikepdf.Pdf.open(one) as b:
+        for key in ("/Title", "/CreationDate", "/ModDate"):
+            assert str(a.docinfo[key]) == str(b.docinfo[key])
+        assert str(a.docinfo["/Title"]) == "synthpark 2026-11 r1"
+        assert str(a.Root.Lang) == str(b.Root.Lang) == "zh-CN"
+
+
+def test_a_failing_child_process_loses_no_page(
+    report: Report,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    """The child that should print the second part exits with an error (a fault injected): its
+    part is printed in this process, the warning says why, and the PDF has every page."""
+    scopes = tuple(dataclasses.replace(s, sections=s.sections[:1]) for s in report.scopes[:2])
+    small = dataclasses.replace(report, scopes=scopes, appendix=())
+
+    def failing(src: Path, dst: Path) -> list[str]:
+        return [sys.executable, "-c", "import sys; sys.exit('no fonts here')"]
+
+    monkeypatch.setattr(pdf_module, "child_command", failing)
+    with caplog.at_level(logging.WARNING, logger="zcpark.reports"):
+        data = render_pdf(small, "en", parts=2)
+    said = [r.getMessage() for r in caplog.records]
+    assert any("exited 1: no fonts here" in m and "printing it here" in m for m in said), said
+    with pikepdf.Pdf.open(io.BytesIO(data)) as doc:
+        n = len(doc.pages)
+    path = tmp_path / "small.pdf"
+    path.write_bytes(data)
+    pages = pdf_pages_text(path)
+    assert len(pages) == n >= 2
+    # pdftotext -layout may set the number's spaces closer on a short page
+    assert all(re.search(rf"\b{i + 1} ?/ ?{n}\b", p) for i, p in enumerate(pages))
+    text = "\n".join(pages)
+    assert "Enterprise: " in text and PARK_NAME in text
+
+
+def test_print_parts_cut_between_scopes(report: Report) -> None:
+    cut = print_parts(report, 0.45)
+    assert cut is not None
+    first, second = cut
+    assert first.cover and not first.appendix and not second.cover and second.appendix
+    assert first.scopes.stop == second.scopes.start and first.scopes.start == 0
+    assert 1 <= first.scopes.stop < len(report.scopes)
+    assert print_parts(dataclasses.replace(report, scopes=report.scopes[:1])) is None
+    # a small report is printed in one run when the parts are left to choose
+    assert report_cells(report) < PARALLEL_CELLS
+    single_scope = dataclasses.replace(report, scopes=report.scopes[:1])
+    assert report_cells(single_scope) < report_cells(report)
+
+
+def test_the_child_command_says_how_to_call_it() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "park_server.reports.pdf"], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "usage: python -m park_server.reports.pdf" in done.stderr
 
 
 def _sheet_figures(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
