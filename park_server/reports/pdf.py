@@ -18,6 +18,7 @@ that while; the other threads of a server only collect later.)
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import logging
@@ -25,6 +26,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,8 +40,8 @@ log = logging.getLogger("zcpark.reports")
 #: table cells (charts counted as cells) from which a report is printed in two processes
 PARALLEL_CELLS = 3000
 #: the share of the layout work (in cells) aimed at for this process's part. Measured at 500
-#: meters: the cut nearest 0.45 (cover and 5 of 11 scopes here) ends both parts within about a
-#: second of each other; the next one (6 scopes here) leaves the child idle 1-2 s at the end
+#: meters, three runs each: the cut nearest 0.45 (cover and 5 of 11 scopes here) printed the PDF
+#: in 11.2-12.3 s, the next one (6 scopes here) in 12.9-14.7 s
 FIRST_SHARE = 0.45
 #: how long the child may take before its part is printed here instead [s]
 CHILD_TIMEOUT_S = 600
@@ -49,22 +52,33 @@ def render_pdf(report: Report, lang: str = "zh", *, parts: int | None = None) ->
 
     ``parts``: 1 prints it in this process, 2 in two (this one and a child); None chooses 2 for
     a report of :data:`PARALLEL_CELLS` or more when two cores are available."""
-    from park_server.reports.html import print_parts, render_html, report_cells
+    from park_server.reports.html import page_numbers_html, print_parts, render_html, report_cells
 
     if parts is None:
         parts = 2 if _cores() >= 2 and report_cells(report) >= PARALLEL_CELLS else 1
     cut = print_parts(report, FIRST_SHARE) if parts >= 2 else None
     meta = _metadata(report)
     if cut is None:
-        return _print(render_html(report, lang, for_print=True), meta)
+        return _print(render_html(report, lang, for_print=True), meta=meta)
     with tempfile.TemporaryDirectory(prefix="zcpark-pdf-") as tmp:
-        child = _Child(Path(tmp), render_html(report, lang, for_print=True, part=cut[1]))
+        child = _Child(Path(tmp))
         try:
-            printed = [_print(render_html(report, lang, for_print=True, part=cut[0]))]
-            printed.append(child.result())
+            child.give(render_html(report, lang, for_print=True, part=cut[1]))
+            counted: list[int] = []
+            first = _print(render_html(report, lang, for_print=True, part=cut[0]), counted.append)
+            # the child tells its page count when its layout is done, before it writes its PDF:
+            # the page numbers are printed meanwhile
+            theirs = child.pages()
+            numbers = (
+                None if theirs is None else _print(page_numbers_html(lang, counted[0] + theirs))
+            )
+            second, second_pages = child.result()
         finally:
             child.stop()
-    return _join(printed, lang, meta)
+    total = counted[0] + second_pages
+    if numbers is None or theirs != second_pages:
+        numbers = _print(page_numbers_html(lang, total))
+    return _join([first, second], numbers, meta)
 
 
 def _cores() -> int:
@@ -84,14 +98,21 @@ def _metadata(report: Report) -> dict[str, str]:
     }
 
 
-def _print(html: str, meta: dict[str, str] | None = None) -> bytes:
-    """One WeasyPrint run: HTML to PDF bytes, the garbage collector paused meanwhile."""
+def _print(
+    html: str,
+    on_layout: Callable[[int], object] | None = None,
+    meta: dict[str, str] | None = None,
+) -> bytes:
+    """One WeasyPrint run: HTML to PDF bytes, the garbage collector paused meanwhile;
+    ``on_layout`` is told the page count once the pages are laid out, before they are drawn."""
     from weasyprint import HTML  # imported here: it loads Pango, which only this needs
 
     paused = gc.isenabled()
     gc.disable()
     try:
         doc = HTML(string=html, base_url=None).render()
+        if on_layout is not None:
+            on_layout(len(doc.pages))
         if meta is not None:
             doc.metadata.title = meta["title"]
             doc.metadata.created = doc.metadata.modified = meta["when"]
@@ -103,23 +124,26 @@ def _print(html: str, meta: dict[str, str] | None = None) -> bytes:
 
 
 def child_command(src: Path, dst: Path) -> list[str]:
-    """The command printing the HTML file ``src`` to the PDF ``dst`` (this module, run)."""
-    return [sys.executable, "-m", "park_server.reports.pdf", str(src), str(dst)]
+    """The command printing the HTML file ``src`` to the PDF ``dst`` (this module, run) once
+    its standard input ends."""
+    return [sys.executable, "-m", "park_server.reports.pdf", "--wait", str(src), str(dst)]
 
 
 class _Child:
-    """The second part printed by a child process, started at once; :meth:`result` waits for
-    it, or prints the part here when the child could not."""
+    """The second part, printed by a child process. The child starts before its HTML exists,
+    so that Python and WeasyPrint load while this process renders the HTML; :meth:`give` hands
+    the HTML over, :meth:`result` waits for the PDF, or prints the part here when the child
+    could not."""
 
-    def __init__(self, tmp: Path, html: str) -> None:
-        self.html = html
+    def __init__(self, tmp: Path) -> None:
+        self.html = ""
         self.src, self.dst, self.err = tmp / "part.html", tmp / "part.pdf", tmp / "stderr.txt"
-        self.src.write_text(html, encoding="utf-8")
+        self.count = self.dst.with_suffix(".pages")
         try:
             with open(self.err, "wb") as err:
                 self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                     child_command(self.src, self.dst),
-                    stdin=subprocess.DEVNULL,
+                    stdin=subprocess.PIPE,
                     stdout=subprocess.DEVNULL,
                     stderr=err,
                 )
@@ -127,13 +151,33 @@ class _Child:
             log.warning("report PDF: no child process (%s); printing both parts here", exc)
             self.proc = None
 
+    def give(self, html: str) -> None:
+        """Write the part's HTML, then end the child's standard input: its signal to go."""
+        self.html = html
+        self.src.write_text(html, encoding="utf-8")
+        if self.proc is not None and self.proc.stdin is not None:
+            with contextlib.suppress(OSError):  # the child has gone; result() says why
+                self.proc.stdin.close()
+
+    def pages(self) -> int | None:
+        """The child's page count once its layout is done (None if it ended without one)."""
+        deadline = time.monotonic() + CHILD_TIMEOUT_S
+        while self.proc is not None and time.monotonic() < deadline:
+            if self.count.is_file():
+                return int(self.count.read_text(encoding="ascii"))
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        return int(self.count.read_text(encoding="ascii")) if self.count.is_file() else None
+
     def stop(self) -> None:
         """End the child if it still runs (this process's part failed)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
 
-    def result(self) -> bytes:
+    def result(self) -> tuple[bytes, int]:
+        """The part's PDF and its page count."""
         why = "it could not start"
         if self.proc is not None:
             try:
@@ -142,8 +186,8 @@ class _Child:
                 self.proc.kill()
                 self.proc.wait()
                 code = None
-            if code == 0 and self.dst.is_file():
-                return self.dst.read_bytes()
+            if code == 0 and self.dst.is_file() and self.count.is_file():
+                return self.dst.read_bytes(), int(self.count.read_text(encoding="ascii"))
             said = self.err.read_text(encoding="utf-8", errors="replace").strip().splitlines()
             why = (
                 f"it took over {CHILD_TIMEOUT_S} s"
@@ -151,15 +195,14 @@ class _Child:
                 else f"it exited {code}: {said[-1] if said else 'no message'}"
             )
         log.warning("report PDF: the child process printed no part (%s); printing it here", why)
-        return _print(self.html)
+        counted: list[int] = []
+        return _print(self.html, counted.append), counted[0]
 
 
-def _join(parts: list[bytes], lang: str, meta: dict[str, str]) -> bytes:
-    """The parts as one PDF (qpdf, through pikepdf), every page stamped with its number
-    "n / N", the parts' bookmarks one outline."""
+def _join(parts: list[bytes], numbers_pdf: bytes, meta: dict[str, str]) -> bytes:
+    """The parts as one PDF (qpdf, through pikepdf), every page stamped with its page of
+    ``numbers_pdf`` ("n / N"), the parts' bookmarks one outline."""
     import pikepdf
-
-    from park_server.reports.html import page_numbers_html
 
     out = pikepdf.Pdf.open(io.BytesIO(parts[0]))
     with out.open_outline() as outline:
@@ -169,7 +212,7 @@ def _join(parts: list[bytes], lang: str, meta: dict[str, str]) -> bytes:
             out.pages.extend(src.pages)
             with src.open_outline() as theirs:
                 outline.root.extend(_bookmarks(theirs.root, where))
-    numbers = pikepdf.Pdf.open(io.BytesIO(_print(page_numbers_html(lang, len(out.pages)))))
+    numbers = pikepdf.Pdf.open(io.BytesIO(numbers_pdf))
     for page, number in zip(out.pages, numbers.pages, strict=True):
         page.add_overlay(number, pikepdf.Rectangle(page.mediabox))
     out.docinfo["/Title"] = meta["title"]
@@ -197,15 +240,32 @@ def _bookmarks(items: list[Any], where: dict[Any, int]) -> list[Any]:
 
 
 def _child_main(argv: list[str]) -> int:
-    """``python -m park_server.reports.pdf IN OUT``: print the HTML file IN to the PDF OUT."""
-    if len(argv) != 2:
-        print("usage: python -m park_server.reports.pdf IN.html OUT.pdf", file=sys.stderr)
+    """``python -m park_server.reports.pdf [--wait] IN OUT``: print the HTML file IN to the PDF
+    OUT, writing its page count to OUT with the suffix ``.pages`` once the layout is done; with
+    ``--wait``, WeasyPrint is loaded first and IN read once standard input ends."""
+    wait = argv[:1] == ["--wait"]
+    args = argv[1:] if wait else argv
+    if len(args) != 2:
+        print("usage: python -m park_server.reports.pdf [--wait] IN.html OUT.pdf", file=sys.stderr)
         return 2
-    src, dst = (Path(a) for a in argv)
-    pdf = _print(src.read_text(encoding="utf-8"))
-    dst.with_suffix(".tmp").write_bytes(pdf)
-    dst.with_suffix(".tmp").replace(dst)
+    if wait:
+        import weasyprint  # noqa: F401 - loaded while the server renders the HTML
+
+        sys.stdin.buffer.read()
+    src, dst = (Path(a) for a in args)
+
+    def tell(pages: int) -> None:  # OUT.pages: the page count, as soon as it is known
+        _write(dst.with_suffix(".pages"), str(pages).encode("ascii"))
+
+    _write(dst, _print(src.read_text(encoding="utf-8"), tell))
     return 0
+
+
+def _write(path: Path, data: bytes) -> None:
+    """``path`` appears whole or not at all."""
+    part = path.with_name(path.name + ".part")
+    part.write_bytes(data)
+    part.replace(path)
 
 
 if __name__ == "__main__":

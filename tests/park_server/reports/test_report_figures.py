@@ -315,7 +315,9 @@ def test_the_child_command_says_how_to_call_it() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "park_server.reports.pdf"], capture_output=True, text=True
     )
-    assert done.returncode == 2 and "usage: python -m park_server.reports.pdf" in done.stderr
+    assert (
+        done.returncode == 2 and "usage: python -m park_server.reports.pdf [--wait]" in done.stderr
+    )
 
 
 def _sheet_figures(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
