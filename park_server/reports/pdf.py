@@ -43,7 +43,7 @@ PARALLEL_CELLS = 3000
 #: meters, three runs each: the cut nearest 0.45 (cover and 5 of 11 scopes here) printed the PDF
 #: in 11.2-12.3 s, the next one (6 scopes here) in 12.9-14.7 s
 FIRST_SHARE = 0.45
-#: how long the child may take before its part is printed here instead [s]
+#: how long the child may take, from its start, before its part is printed here instead [s]
 CHILD_TIMEOUT_S = 600
 
 
@@ -107,7 +107,7 @@ def _print(
     ``on_layout`` is told the page count once the pages are laid out, before they are drawn."""
     from weasyprint import HTML  # imported here: it loads Pango, which only this needs
 
-    paused = gc.isenabled()
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         doc = HTML(string=html, base_url=None).render()
@@ -118,7 +118,7 @@ def _print(
             doc.metadata.created = doc.metadata.modified = meta["when"]
         pdf: bytes = doc.write_pdf()
     finally:
-        if paused:
+        if was_enabled:
             gc.enable()
     return pdf
 
@@ -139,6 +139,7 @@ class _Child:
         self.html = ""
         self.src, self.dst, self.err = tmp / "part.html", tmp / "part.pdf", tmp / "stderr.txt"
         self.count = self.dst.with_suffix(".pages")
+        self.deadline = time.monotonic() + CHILD_TIMEOUT_S
         try:
             with open(self.err, "wb") as err:
                 self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -161,8 +162,7 @@ class _Child:
 
     def pages(self) -> int | None:
         """The child's page count once its layout is done (None if it ended without one)."""
-        deadline = time.monotonic() + CHILD_TIMEOUT_S
-        while self.proc is not None and time.monotonic() < deadline:
+        while self.proc is not None and time.monotonic() < self.deadline:
             if self.count.is_file():
                 return int(self.count.read_text(encoding="ascii"))
             if self.proc.poll() is not None:
@@ -181,7 +181,7 @@ class _Child:
         why = "it could not start"
         if self.proc is not None:
             try:
-                code = self.proc.wait(timeout=CHILD_TIMEOUT_S)
+                code = self.proc.wait(timeout=max(0.0, self.deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
