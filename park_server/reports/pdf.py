@@ -9,7 +9,8 @@ Every scope starts a page, so the parts' pages are the whole's. The parts are pr
 page numbers, joined by qpdf (pikepdf), and each page is stamped with its "n / N", which
 WeasyPrint prints from the same stylesheet on empty pages of the same page box; the parts'
 bookmarks become one outline. When the child fails, its
-part is printed here: the PDF is never lost.
+part is printed here: the PDF is never lost. One report at a time has a child; a report printed
+meanwhile (another thread of the server) is printed in one run.
 
 The cyclic garbage collector is paused while WeasyPrint runs: collecting among its hundreds of
 thousands of live boxes found nothing worth it and cost 15-20 % of the time. (Process-wide for
@@ -26,13 +27,15 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from park_server.reports.html import Part
     from park_server.reports.model import Report
 
 log = logging.getLogger("zcpark.reports")
@@ -43,6 +46,8 @@ PARALLEL_CELLS = 3000
 #: meters, three runs each: the cut nearest 0.45 (cover and 5 of 11 scopes here) printed the PDF
 #: in 11.2-12.3 s, the next one (6 scopes here) in 12.9-14.7 s
 FIRST_SHARE = 0.45
+#: one report at a time is printed in two processes; another meanwhile is printed in one
+_child_slot = threading.BoundedSemaphore(1)
 #: how long the child may take, from its start, before its part is printed here instead [s]
 CHILD_TIMEOUT_S = 600
 
@@ -52,14 +57,25 @@ def render_pdf(report: Report, lang: str = "zh", *, parts: int | None = None) ->
 
     ``parts``: 1 prints it in this process, 2 in two (this one and a child); None chooses 2 for
     a report of :data:`PARALLEL_CELLS` or more when two cores are available."""
-    from park_server.reports.html import page_numbers_html, print_parts, render_html, report_cells
+    from park_server.reports.html import print_parts, render_html, report_cells
 
     if parts is None:
         parts = 2 if _cores() >= 2 and report_cells(report) >= PARALLEL_CELLS else 1
     cut = print_parts(report, FIRST_SHARE) if parts >= 2 else None
     meta = _metadata(report)
-    if cut is None:
+    # one child at a time: the two cores are used by one report already
+    if cut is None or not _child_slot.acquire(blocking=False):
         return _print(render_html(report, lang, for_print=True), meta=meta)
+    try:
+        return _print_in_two(report, lang, cut, meta)
+    finally:
+        _child_slot.release()
+
+
+def _print_in_two(report: Report, lang: str, cut: tuple[Part, Part], meta: dict[str, str]) -> bytes:
+    """The two parts of ``cut``, the first here and the second in a child, joined."""
+    from park_server.reports.html import page_numbers_html, render_html
+
     with tempfile.TemporaryDirectory(prefix="zcpark-pdf-") as tmp:
         child = _Child(Path(tmp))
         try:
@@ -107,9 +123,7 @@ def _print(
     ``on_layout`` is told the page count once the pages are laid out, before they are drawn."""
     from weasyprint import HTML  # imported here: it loads Pango, which only this needs
 
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with _gc_paused():
         doc = HTML(string=html, base_url=None).render()
         if on_layout is not None:
             on_layout(len(doc.pages))
@@ -117,10 +131,31 @@ def _print(
             doc.metadata.title = meta["title"]
             doc.metadata.created = doc.metadata.modified = meta["when"]
         pdf: bytes = doc.write_pdf()
-    finally:
-        if was_enabled:
-            gc.enable()
     return pdf
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # WeasyPrint runs under way in this process
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic collector off while any thread of this process prints, back as it was when
+    the last one ends (two reports may print at once in a server's threads)."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def child_command(src: Path, dst: Path) -> list[str]:
@@ -205,9 +240,11 @@ def _join(parts: list[bytes], numbers_pdf: bytes, meta: dict[str, str]) -> bytes
     import pikepdf
 
     out = pikepdf.Pdf.open(io.BytesIO(parts[0]))
+    sources = []  # open until the joined file is saved: its pages still read from them
     with out.open_outline() as outline:
         for part in parts[1:]:
             src = pikepdf.Pdf.open(io.BytesIO(part))
+            sources.append(src)
             where = {p.objgen: len(out.pages) + i for i, p in enumerate(src.pages)}
             out.pages.extend(src.pages)
             with src.open_outline() as theirs:
@@ -219,6 +256,8 @@ def _join(parts: list[bytes], numbers_pdf: bytes, meta: dict[str, str]) -> bytes
     out.docinfo["/CreationDate"] = out.docinfo["/ModDate"] = meta["pdf_date"]
     buf = io.BytesIO()
     out.save(buf, deterministic_id=True)
+    for src in sources:
+        src.close()
     return buf.getvalue()
 
 
@@ -232,7 +271,9 @@ def _bookmarks(items: list[Any], where: dict[Any, int]) -> list[Any]:
         at: dict[str, Any] = {}
         if isinstance(dest, pikepdf.Array) and len(dest) >= 4 and dest[1] == "/XYZ":
             at = {"page_location": pikepdf.PageLocation.XYZ, "left": dest[2], "top": dest[3]}
-        page = where.get(dest[0].objgen, 0) if isinstance(dest, pikepdf.Array) else 0
+        if not isinstance(dest, pikepdf.Array):
+            raise ValueError(f"report PDF: bookmark {item.title!r} has no page destination")
+        page = where[dest[0].objgen]
         new = pikepdf.OutlineItem(item.title, page, **at)
         new.children.extend(_bookmarks(item.children, where))
         copied.append(new)

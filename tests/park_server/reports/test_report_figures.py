@@ -6,7 +6,6 @@ count and embeds the CJK font; Chinese and English."""
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import math
 import re
@@ -39,7 +38,7 @@ from park_server.reports import pdf as pdf_module
 from park_server.reports.build import build_report
 from park_server.reports.fmt import display
 from park_server.reports.html import print_parts, render_html, report_cells
-from park_server.reports.model import Cell, Report, Table, from_json, to_json
+from park_server.reports.model import Cell, Column, Report, Section, Table, from_json, to_json
 from park_server.reports.pdf import PARALLEL_CELLS, render_pdf
 from park_server.reports.xlsx import render_xlsx
 
@@ -94,11 +93,28 @@ def pdfs(report: Report, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     """The PDFs every PDF test reads: Chinese printed in two processes and joined (as a large
     report is), English in one."""
     out = {}
-    for lang in LANGS:
-        path = tmp_path_factory.mktemp(f"pdf-{lang}") / f"report-{lang}.pdf"
-        path.write_bytes(render_pdf(report, lang, parts=2 if lang == "zh" else 1))
-        out[lang] = path
+    said = _Said()
+    logger = logging.getLogger("zcpark.reports")
+    logger.addHandler(said)
+    try:
+        for lang in LANGS:
+            path = tmp_path_factory.mktemp(f"pdf-{lang}") / f"report-{lang}.pdf"
+            path.write_bytes(render_pdf(report, lang, parts=2 if lang == "zh" else 1))
+            out[lang] = path
+    finally:
+        logger.removeHandler(said)
+    # the child printed its part: nothing fell back to this process
+    assert not said.messages, said.messages
     return out
+
+
+class _Said(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def test_model_figures_equal_the_hand_answers(report: Report) -> None:
@@ -266,35 +282,87 @@ def test_two_processes_print_the_pages_one_prints(
         assert str(a.Root.Lang) == str(b.Root.Lang) == "zh-CN"
 
 
+def _small(report: Report) -> Report:
+    """The park and one enterprise, their first sections only: a PDF of a few pages."""
+    scopes = tuple(dataclasses.replace(s, sections=s.sections[:1]) for s in report.scopes[:2])
+    return dataclasses.replace(report, scopes=scopes, appendix=())
+
+
+@pytest.fixture(scope="module")
+def small_one_run(report: Report, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("small") / "one.pdf"
+    path.write_bytes(render_pdf(_small(report), "en", parts=1))
+    return path
+
+
+@pytest.mark.parametrize(
+    "child",
+    [
+        # exits with an error before printing
+        [sys.executable, "-c", "import sys; sys.exit('no fonts here')"],
+        # tells a page count, then fails while drawing
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib; pathlib.Path(sys.argv[-1]).with_suffix('.pages')"
+            ".write_text('99'); sys.exit('killed while drawing')",
+        ],
+        # cannot start at all
+        ["/nonexistent/python3"],
+    ],
+    ids=["exits", "dies-after-its-page-count", "cannot-start"],
+)
 def test_a_failing_child_process_loses_no_page(
     report: Report,
+    small_one_run: Path,
+    child: list[str],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     tmp_path: Path,
 ) -> None:
-    """The child that should print the second part exits with an error (a fault injected): its
-    part is printed in this process, the warning says why, and the PDF has every page."""
-    scopes = tuple(dataclasses.replace(s, sections=s.sections[:1]) for s in report.scopes[:2])
-    small = dataclasses.replace(report, scopes=scopes, appendix=())
-
-    def failing(src: Path, dst: Path) -> list[str]:
-        return [sys.executable, "-c", "import sys; sys.exit('no fonts here')"]
-
-    monkeypatch.setattr(pdf_module, "child_command", failing)
+    """The child that should print the second part fails (a fault injected): its part is
+    printed in this process, the warning says why, and the PDF is the one-run PDF word for
+    word, page numbers included."""
+    monkeypatch.setattr(pdf_module, "child_command", lambda src, dst: [*child, str(src), str(dst)])
     with caplog.at_level(logging.WARNING, logger="zcpark.reports"):
-        data = render_pdf(small, "en", parts=2)
-    said = [r.getMessage() for r in caplog.records]
-    assert any("exited 1: no fonts here" in m and "printing it here" in m for m in said), said
-    with pikepdf.Pdf.open(io.BytesIO(data)) as doc:
-        n = len(doc.pages)
+        data = render_pdf(_small(report), "en", parts=2)
+    said = " | ".join(r.getMessage() for r in caplog.records)
+    why = {
+        "exits": "exited 1: no fonts here",
+        "dies-after-its-page-count": "exited 1: killed while drawing",
+        "cannot-start": "no child process",
+    }
+    assert any(w in said for w in why.values()) and "here" in said, said
     path = tmp_path / "small.pdf"
     path.write_bytes(data)
+    assert _bbox_words(path) == _bbox_words(small_one_run)
     pages = pdf_pages_text(path)
-    assert len(pages) == n >= 2
-    # pdftotext -layout may set the number's spaces closer on a short page
-    assert all(re.search(rf"\b{i + 1} ?/ ?{n}\b", p) for i, p in enumerate(pages))
-    text = "\n".join(pages)
-    assert "Enterprise: " in text and PARK_NAME in text
+    assert len(pages) >= 3 and all(
+        re.search(rf"\b{i + 1} ?/ ?{len(pages)}\b", p) for i, p in enumerate(pages)
+    )
+
+
+def test_the_child_prints_its_part_and_tells_its_page_count(report: Report, tmp_path: Path) -> None:
+    """The child's own protocol: WeasyPrint loaded, it waits for its standard input to end,
+    prints IN to OUT and writes the page count to OUT.pages."""
+    src, dst = tmp_path / "in.html", tmp_path / "out.pdf"
+    src.write_text(render_html(_small(report), "en", for_print=True), encoding="utf-8")
+    done = subprocess.run(pdf_module.child_command(src, dst), input=b"", capture_output=True)
+    assert done.returncode == 0, done.stderr
+    with pikepdf.Pdf.open(dst) as doc:
+        assert int(dst.with_suffix(".pages").read_text()) == len(doc.pages) >= 3
+
+
+def test_a_small_report_is_printed_in_one_run(
+    report: Report, small_one_run: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def no_child(*a: object) -> None:
+        raise AssertionError("a small report started a child process")
+
+    monkeypatch.setattr(pdf_module, "_Child", no_child)
+    path = tmp_path / "auto.pdf"
+    path.write_bytes(render_pdf(_small(report), "en"))
+    assert _bbox_words(path) == _bbox_words(small_one_run)
 
 
 def test_print_parts_cut_between_scopes(report: Report) -> None:
@@ -305,10 +373,23 @@ def test_print_parts_cut_between_scopes(report: Report) -> None:
     assert first.scopes.stop == second.scopes.start and first.scopes.start == 0
     assert 1 <= first.scopes.stop < len(report.scopes)
     assert print_parts(dataclasses.replace(report, scopes=report.scopes[:1])) is None
-    # a small report is printed in one run when the parts are left to choose
-    assert report_cells(report) < PARALLEL_CELLS
-    single_scope = dataclasses.replace(report, scopes=report.scopes[:1])
-    assert report_cells(single_scope) < report_cells(report)
+    assert report_cells(report) < PARALLEL_CELLS  # the synthetic month prints in one run
+    # three scopes of 10, 30 and 20 cells, no appendix: the cut nearest the share
+    cell = Cell(1.0, "kwh")
+
+    def scope(s: Any, cells: int) -> Any:
+        table = Table("t", "T", (Column("a", "A"),), tuple((cell,) for _ in range(cells)))
+        return dataclasses.replace(s, sections=(Section("s", "S", (table,)),))
+
+    three = dataclasses.replace(
+        report,
+        scopes=tuple(scope(s, n) for s, n in zip(report.scopes, (10, 30, 20), strict=True)),
+        appendix=(),
+    )
+    assert report_cells(three) == 60
+    assert print_parts(three, 0.2)[0].scopes == slice(0, 1)  # type: ignore[index]
+    assert print_parts(three, 0.6)[0].scopes == slice(0, 2)  # type: ignore[index]
+    assert print_parts(three, 0.9)[1].scopes == slice(2, None)  # type: ignore[index]
 
 
 def test_the_child_command_says_how_to_call_it() -> None:
@@ -409,3 +490,29 @@ def test_every_report_string_has_its_chinese_translation() -> None:
     assert untranslated == []
     en = translations("en")
     assert all(en.gettext(i) == i for i in ids if i)
+
+
+def test_the_collector_is_back_on_after_overlapping_prints() -> None:
+    """Two threads print at once, the second starting inside the first and ending after it:
+    the collector is off while either prints and on again once both are done."""
+    import gc
+    import threading
+
+    assert gc.isenabled()
+    inside, first_done = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def second() -> None:
+        with pdf_module._gc_paused():
+            inside.set()
+            first_done.wait(5)
+            seen.append(gc.isenabled())
+
+    with pdf_module._gc_paused():
+        t = threading.Thread(target=second)
+        t.start()
+        assert inside.wait(5)
+    seen.append(gc.isenabled())  # the first is done, the second still prints
+    first_done.set()
+    t.join(5)
+    assert seen == [False, False] and gc.isenabled()
