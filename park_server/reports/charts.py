@@ -4,8 +4,8 @@ Two kinds (model.Chart): stacked bars per day with lines over them (electricity 
 consumption), and lines per day (green shares and their target). A chart is some 60 plain
 elements — a path of rectangles per bar series, a polyline and a path of dots per line, the axis
 and grid as paths, the labels as ``<text>`` in Noto Sans CJK (Debian's fonts-noto-cjk, which
-WeasyPrint embeds in the PDF; a browser uses its own CJK face when it lacks Noto). The SVG is deterministic: the same chart gives the same
-bytes.
+WeasyPrint embeds in the PDF; a browser uses its own CJK face when it lacks Noto). The SVG is
+deterministic: the same chart gives the same bytes.
 
 Drawn here rather than by matplotlib (docs/decisions.md): matplotlib took 0.34 s a chart, and
 its SVG (every glyph a path, every patch clipped) cost WeasyPrint about as much again to draw;

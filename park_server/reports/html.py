@@ -8,6 +8,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,13 +64,10 @@ def print_parts(report: Report, first_share: float = 0.5) -> tuple[Part, Part] |
     there are fewer than two scopes."""
     if len(report.scopes) < 2:
         return None
-    costs = [_cells(s.sections) for s in report.scopes]
-    total = report_cells(report)
-    best, cut, upto = float("inf"), 1, 0
-    for k in range(1, len(costs)):
-        upto += costs[k - 1]
-        if abs(upto - first_share * total) < best:
-            best, cut = abs(upto - first_share * total), k
+    aim = first_share * report_cells(report)
+    # the cells before each scope boundary k (1 .. n - 1)
+    before = list(accumulate(_cells(s.sections) for s in report.scopes[:-1]))
+    cut = 1 + min(range(len(before)), key=lambda k: abs(before[k] - aim))
     return (
         Part(slice(0, cut), cover=True, appendix=False),
         Part(slice(cut, None), cover=False, appendix=True),
@@ -79,13 +77,18 @@ def print_parts(report: Report, first_share: float = 0.5) -> tuple[Part, Part] |
 def page_numbers_html(lang: str, pages: int) -> str:
     """``pages`` empty pages of the report's page box with only their numbers "n / N", in the
     place the whole report's would be (stamped over the pages of parts printed apart)."""
-    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     body = '<div class="page"></div>' * pages
     return (
         f'<!doctype html><html lang="{HTML_LANG[lang]}"><head><meta charset="utf-8">'
-        f"<style>{css}\n.page + .page {{ break-before: page; }}</style></head>"
+        f"<style>{_css()}\n.page + .page {{ break-before: page; }}</style></head>"
         f"<body>{body}</body></html>"
     )
+
+
+@cache
+def _css() -> str:
+    """The report's one stylesheet (screen and print)."""
+    return (TEMPLATES / "report.css").read_text(encoding="utf-8")
 
 
 def _repr(value: object) -> str:
@@ -131,7 +134,7 @@ def render_html(
         "is_table": lambda b: isinstance(b, Table),
         "park_title": (m.park_name_zh or m.park_name) if lang == "zh" else m.park_name,
         "generated": generated.strftime("%Y-%m-%d %H:%M %Z"),
-        "css": Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
+        "css": Markup(_css()),
         "for_print": for_print,
         "scopes": report.scopes if part is None else report.scopes[part.scopes],
         "cover": part is None or part.cover,

@@ -57,6 +57,7 @@ def render_pdf(report: Report, lang: str = "zh", *, parts: int | None = None) ->
 
     ``parts``: 1 prints it in this process, 2 in two (this one and a child); None chooses 2 for
     a report of :data:`PARALLEL_CELLS` or more when two cores are available."""
+    # the HTML module (Jinja, Babel) is imported here, not above: the child loads WeasyPrint only
     from park_server.reports.html import print_parts, render_html, report_cells
 
     if parts is None:
@@ -197,12 +198,16 @@ class _Child:
 
     def pages(self) -> int | None:
         """The child's page count once its layout is done (None if it ended without one)."""
-        while self.proc is not None and time.monotonic() < self.deadline:
-            if self.count.is_file():
-                return int(self.count.read_text(encoding="ascii"))
-            if self.proc.poll() is not None:
-                break
+        while (
+            self.proc is not None
+            and not self.count.is_file()
+            and self.proc.poll() is None
+            and time.monotonic() < self.deadline
+        ):
             time.sleep(0.02)
+        return self._told()
+
+    def _told(self) -> int | None:
         return int(self.count.read_text(encoding="ascii")) if self.count.is_file() else None
 
     def stop(self) -> None:
@@ -221,8 +226,9 @@ class _Child:
                 self.proc.kill()
                 self.proc.wait()
                 code = None
-            if code == 0 and self.dst.is_file() and self.count.is_file():
-                return self.dst.read_bytes(), int(self.count.read_text(encoding="ascii"))
+            told = self._told()
+            if code == 0 and self.dst.is_file() and told is not None:
+                return self.dst.read_bytes(), told
             said = self.err.read_text(encoding="utf-8", errors="replace").strip().splitlines()
             why = (
                 f"it took over {CHILD_TIMEOUT_S} s"
@@ -268,13 +274,12 @@ def _bookmarks(items: list[Any], where: dict[Any, int]) -> list[Any]:
     copied = []
     for item in items:
         dest = item.destination
-        at: dict[str, Any] = {}
-        if isinstance(dest, pikepdf.Array) and len(dest) >= 4 and dest[1] == "/XYZ":
-            at = {"page_location": pikepdf.PageLocation.XYZ, "left": dest[2], "top": dest[3]}
         if not isinstance(dest, pikepdf.Array):
             raise ValueError(f"report PDF: bookmark {item.title!r} has no page destination")
-        page = where[dest[0].objgen]
-        new = pikepdf.OutlineItem(item.title, page, **at)
+        at: dict[str, Any] = {}
+        if len(dest) >= 4 and dest[1] == "/XYZ":
+            at = {"page_location": pikepdf.PageLocation.XYZ, "left": dest[2], "top": dest[3]}
+        new = pikepdf.OutlineItem(item.title, where[dest[0].objgen], **at)
         new.children.extend(_bookmarks(item.children, where))
         copied.append(new)
     return copied
